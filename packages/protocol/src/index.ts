@@ -1,0 +1,101 @@
+// bytes32 texts
+export { bytes32ToText, textToBytes32 } from './bytes32.ts'
+// Deployments
+export {
+  InvalidDeploymentError,
+  type InvalidDeploymentErrorType,
+  parseDeployment,
+  type StoaContractName,
+  type StoaDeployment,
+  stoaContractNames,
+} from './deployment.ts'
+// Errors
+export { BaseError, type BaseErrorParameters, type BaseErrorType } from './errors/base.ts'
+export {
+  decodeStoaRevert,
+  StoaContractError,
+  type StoaContractErrorType,
+  toStoaContractError,
+} from './errors/contract.ts'
+export {
+  contractErrorHints,
+  contractErrorMessages,
+  describeContractError,
+  duration,
+  type StoaErrorName,
+} from './errors/messages.ts'
+export { describeValue, InvalidParameterError, type InvalidParameterErrorType } from './errors/parameter.ts'
+// Contracts: ABIs and creation bytecode generated from the forge artifacts.
+export {
+  creditsAbi,
+  marketAbi,
+  priceOracleAbi,
+  providerRegistryAbi,
+  stoaErrorsAbi,
+  stoaTokenAbi,
+} from './generated/abis.ts'
+export {
+  creditsBytecode,
+  marketBytecode,
+  priceOracleBytecode,
+  providerRegistryBytecode,
+  stoaTokenBytecode,
+} from './generated/bytecode.ts'
+// Market enums and lease ids
+export {
+  type CloseReason,
+  closeReasonName,
+  closeReasons,
+  type LeaseState,
+  leaseIdOf,
+  leaseStateName,
+  leaseStates,
+  type OrderState,
+  orderStateName,
+  orderStates,
+  parseLeaseId,
+} from './market.ts'
+// Regions
+export {
+  ANY_REGION_MASK,
+  isRegionName,
+  maskAllowsRegion,
+  type Region,
+  type RegionCode,
+  type RegionName,
+  regionCode,
+  regionMask,
+  regionName,
+  regions,
+  regionsFromMask,
+  toRegionCode,
+  UnknownRegionError,
+  type UnknownRegionErrorType,
+} from './regions.ts'
+// Units
+export {
+  CREDITS_DECIMALS,
+  creditsForDuration,
+  creditsToStoa,
+  divideRounding,
+  formatCredits,
+  formatOraclePrice,
+  formatStoa,
+  formatUnitsExact,
+  InvalidAmountError,
+  type InvalidAmountErrorType,
+  ORACLE_DECIMALS,
+  PRICE_SCALE,
+  parseCredits,
+  parseOraclePrice,
+  parseStoa,
+  parseUnitsExact,
+  pricePerSecondToUsdPerHour,
+  type Rounding,
+  redeemedStoa,
+  SECONDS_PER_HOUR,
+  STOA_DECIMALS,
+  stoaToCredits,
+  usdPerHourToPricePerSecond,
+} from './units.ts'
+export { version } from './version.ts'

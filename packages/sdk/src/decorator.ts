@@ -1,0 +1,125 @@
+import {
+  type AcceptBestBidParameters,
+  type AcceptBestBidReturnType,
+  acceptBestBid,
+} from './actions/acceptBestBid.ts'
+import { type AcceptBidParameters, type AcceptBidReturnType, acceptBid } from './actions/acceptBid.ts'
+import { type BeginUnbondParameters, type BeginUnbondReturnType, beginUnbond } from './actions/beginUnbond.ts'
+import { type BidParameters, type BidReturnType, bid } from './actions/bid.ts'
+import { type BuyCreditsParameters, type BuyCreditsReturnType, buyCredits } from './actions/buyCredits.ts'
+import { type CancelOrderParameters, type CancelOrderReturnType, cancelOrder } from './actions/cancelOrder.ts'
+import { type CloseLeaseParameters, type CloseLeaseReturnType, closeLease } from './actions/closeLease.ts'
+import { type CreateOrderParameters, type CreateOrderReturnType, createOrder } from './actions/createOrder.ts'
+import { type GetBidsParameters, type GetBidsReturnType, getBids } from './actions/getBids.ts'
+import {
+  type GetCreditBalanceParameters,
+  type GetCreditBalanceReturnType,
+  getCreditBalance,
+} from './actions/getCreditBalance.ts'
+import { type GetLeaseParameters, type GetLeaseReturnType, getLease } from './actions/getLease.ts'
+import {
+  type GetOraclePriceParameters,
+  type GetOraclePriceReturnType,
+  getOraclePrice,
+} from './actions/getOraclePrice.ts'
+import { type GetOrderParameters, type GetOrderReturnType, getOrder } from './actions/getOrder.ts'
+import { type GetProviderParameters, type GetProviderReturnType, getProvider } from './actions/getProvider.ts'
+import {
+  type IssueCreditsParameters,
+  type IssueCreditsReturnType,
+  issueCredits,
+} from './actions/issueCredits.ts'
+import {
+  type RedeemCreditsParameters,
+  type RedeemCreditsReturnType,
+  redeemCredits,
+} from './actions/redeemCredits.ts'
+import {
+  type RegisterProviderParameters,
+  type RegisterProviderReturnType,
+  registerProvider,
+} from './actions/registerProvider.ts'
+import { type ReportFaultParameters, type ReportFaultReturnType, reportFault } from './actions/reportFault.ts'
+import { type SettleParameters, type SettleReturnType, settle } from './actions/settle.ts'
+import { type StakeParameters, type StakeReturnType, stake } from './actions/stake.ts'
+import { type TopUpParameters, type TopUpReturnType, topUp } from './actions/topUp.ts'
+import {
+  type UpdateProviderParameters,
+  type UpdateProviderReturnType,
+  updateProvider,
+} from './actions/updateProvider.ts'
+import {
+  type WithdrawEarningsParameters,
+  type WithdrawEarningsReturnType,
+  withdrawEarnings,
+} from './actions/withdrawEarnings.ts'
+import {
+  type WithdrawStakeParameters,
+  type WithdrawStakeReturnType,
+  withdrawStake,
+} from './actions/withdrawStake.ts'
+import type { StoaActionClient } from './types.ts'
+
+/** Every Stoa action, bound to one client. */
+export type StoaActions = {
+  // Credits
+  buyCredits: (parameters: BuyCreditsParameters) => Promise<BuyCreditsReturnType>
+  issueCredits: (parameters: IssueCreditsParameters) => Promise<IssueCreditsReturnType>
+  redeemCredits: (parameters: RedeemCreditsParameters) => Promise<RedeemCreditsReturnType>
+  getCreditBalance: (parameters?: GetCreditBalanceParameters) => Promise<GetCreditBalanceReturnType>
+  getOraclePrice: (parameters?: GetOraclePriceParameters) => Promise<GetOraclePriceReturnType>
+  // Providers
+  registerProvider: (parameters: RegisterProviderParameters) => Promise<RegisterProviderReturnType>
+  updateProvider: (parameters: UpdateProviderParameters) => Promise<UpdateProviderReturnType>
+  stake: (parameters: StakeParameters) => Promise<StakeReturnType>
+  beginUnbond: (parameters: BeginUnbondParameters) => Promise<BeginUnbondReturnType>
+  withdrawStake: (parameters?: WithdrawStakeParameters) => Promise<WithdrawStakeReturnType>
+  getProvider: (parameters?: GetProviderParameters) => Promise<GetProviderReturnType>
+  // Market
+  createOrder: (parameters: CreateOrderParameters) => Promise<CreateOrderReturnType>
+  bid: (parameters: BidParameters) => Promise<BidReturnType>
+  acceptBid: (parameters: AcceptBidParameters) => Promise<AcceptBidReturnType>
+  acceptBestBid: (parameters: AcceptBestBidParameters) => Promise<AcceptBestBidReturnType>
+  settle: (parameters: SettleParameters) => Promise<SettleReturnType>
+  topUp: (parameters: TopUpParameters) => Promise<TopUpReturnType>
+  closeLease: (parameters: CloseLeaseParameters) => Promise<CloseLeaseReturnType>
+  cancelOrder: (parameters: CancelOrderParameters) => Promise<CancelOrderReturnType>
+  reportFault: (parameters: ReportFaultParameters) => Promise<ReportFaultReturnType>
+  withdrawEarnings: (parameters?: WithdrawEarningsParameters) => Promise<WithdrawEarningsReturnType>
+  getOrder: (parameters: GetOrderParameters) => Promise<GetOrderReturnType>
+  getLease: (parameters: GetLeaseParameters) => Promise<GetLeaseReturnType>
+  getBids: (parameters: GetBidsParameters) => Promise<GetBidsReturnType>
+}
+
+/**
+ * Binds every action to `client`, viem's decorator pattern:
+ * `walletClient.extend(() => ({ deployment })).extend(stoaActions)`.
+ */
+export function stoaActions(client: StoaActionClient): StoaActions {
+  return {
+    buyCredits: (parameters) => buyCredits(client, parameters),
+    issueCredits: (parameters) => issueCredits(client, parameters),
+    redeemCredits: (parameters) => redeemCredits(client, parameters),
+    getCreditBalance: (parameters) => getCreditBalance(client, parameters),
+    getOraclePrice: (parameters) => getOraclePrice(client, parameters),
+    registerProvider: (parameters) => registerProvider(client, parameters),
+    updateProvider: (parameters) => updateProvider(client, parameters),
+    stake: (parameters) => stake(client, parameters),
+    beginUnbond: (parameters) => beginUnbond(client, parameters),
+    withdrawStake: (parameters) => withdrawStake(client, parameters),
+    getProvider: (parameters) => getProvider(client, parameters),
+    createOrder: (parameters) => createOrder(client, parameters),
+    bid: (parameters) => bid(client, parameters),
+    acceptBid: (parameters) => acceptBid(client, parameters),
+    acceptBestBid: (parameters) => acceptBestBid(client, parameters),
+    settle: (parameters) => settle(client, parameters),
+    topUp: (parameters) => topUp(client, parameters),
+    closeLease: (parameters) => closeLease(client, parameters),
+    cancelOrder: (parameters) => cancelOrder(client, parameters),
+    reportFault: (parameters) => reportFault(client, parameters),
+    withdrawEarnings: (parameters) => withdrawEarnings(client, parameters),
+    getOrder: (parameters) => getOrder(client, parameters),
+    getLease: (parameters) => getLease(client, parameters),
+    getBids: (parameters) => getBids(client, parameters),
+  }
+}

@@ -1,0 +1,137 @@
+import { BaseError, InvalidParameterError, StoaContractError, toStoaContractError } from '@stoa/protocol'
+import type {
+  Abi,
+  Account,
+  Address,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  ContractFunctionReturnType,
+  Hash,
+} from 'viem'
+import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import type { StoaActionClient, TransactionProgressEvent, WriteReturnType } from '../types.ts'
+
+export type AccountRequiredErrorType = AccountRequiredError & { name: 'AccountRequiredError' }
+export class AccountRequiredError extends BaseError {
+  constructor(action: string) {
+    super(`\`${action}\` sends a transaction, so it needs an account.`, {
+      name: 'AccountRequiredError',
+      metaMessages: [
+        'Pass `account` to createStoaClient (or to the action): a local account or an address the node holds.',
+      ],
+    })
+  }
+}
+
+/** The sender of a write: the action's `account`, else the client's. */
+export function resolveAccount(
+  client: StoaActionClient,
+  account: Account | Address | undefined,
+  action: string,
+): Account | Address {
+  const resolved = account ?? client.account
+  if (!resolved) throw new AccountRequiredError(action)
+  return resolved
+}
+
+export function accountAddress(account: Account | Address): Address {
+  return typeof account === 'string' ? account : account.address
+}
+
+type WriteFunctionName<abi extends Abi> = ContractFunctionName<abi, 'nonpayable' | 'payable'>
+
+/**
+ * Simulates the call (so a revert is decoded before anything is signed), sends it, waits for the
+ * receipt. Any revert becomes a `StoaContractError` whose `shortMessage` says why in words.
+ */
+export async function writeStoaContract<const abi extends Abi, functionName extends WriteFunctionName<abi>>(
+  client: StoaActionClient,
+  parameters: {
+    address: Address
+    abi: abi
+    functionName: functionName
+    args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>
+    account: Account | Address
+    /** Called once the transaction is sent, before its receipt. */
+    onSent?: ((hash: Hash) => void) | undefined
+    /** Receives `transaction:sent` and `transaction:confirmed`. */
+    onProgress?: ((event: TransactionProgressEvent) => void) | undefined
+  },
+): Promise<WriteReturnType> {
+  const { address, functionName } = parameters
+  const context = { contractAddress: address, functionName: String(functionName) }
+  try {
+    const { request } = await simulateContract(client, {
+      address,
+      abi: parameters.abi as Abi,
+      functionName: String(functionName),
+      args: parameters.args as readonly unknown[],
+      account: parameters.account,
+      chain: client.chain,
+    })
+    const hash = await writeContract(client, request as never)
+    parameters.onSent?.(hash)
+    parameters.onProgress?.({
+      type: 'transaction:sent',
+      detail: { functionName: context.functionName, hash },
+    })
+    const receipt = await waitForTransactionReceipt(client, { hash })
+    if (receipt.status === 'reverted') {
+      // Simulation passed but the mined transaction reverted: the state changed in between.
+      throw new StoaContractError({
+        ...context,
+        transactionHash: hash,
+        shortMessage: `The ${context.functionName} transaction reverted on chain after its simulation succeeded (the chain state changed in between). Try again.`,
+      })
+    }
+    parameters.onProgress?.({
+      type: 'transaction:confirmed',
+      detail: { functionName: context.functionName, hash, blockNumber: receipt.blockNumber },
+    })
+    return { hash, receipt }
+  } catch (error) {
+    throw toStoaContractError(error, context) ?? error
+  }
+}
+
+type ReadFunctionName<abi extends Abi> = ContractFunctionName<abi, 'view' | 'pure'>
+
+/** `readContract` with reverts turned into `StoaContractError`s. */
+export async function readStoaContract<
+  const abi extends Abi,
+  functionName extends ReadFunctionName<abi>,
+  const args extends ContractFunctionArgs<abi, 'view' | 'pure', functionName>,
+>(
+  client: StoaActionClient,
+  parameters: {
+    address: Address
+    abi: abi
+    functionName: functionName
+    args: args
+    blockNumber?: bigint | undefined
+  },
+): Promise<ContractFunctionReturnType<abi, 'view' | 'pure', functionName, args>> {
+  try {
+    return (await readContract(client, parameters as never)) as never
+  } catch (error) {
+    throw (
+      toStoaContractError(error, {
+        contractAddress: parameters.address,
+        functionName: String(parameters.functionName),
+      }) ?? error
+    )
+  }
+}
+
+/** The account a read is about: the parameter, else the client's account. */
+export function subjectAddress(
+  client: StoaActionClient,
+  account: Address | undefined,
+  field = 'account',
+): Address {
+  const address = account ?? client.account?.address
+  if (!address) {
+    throw new InvalidParameterError(field, 'an address (the client has no account to default to)', address)
+  }
+  return address
+}
