@@ -38,6 +38,7 @@ contract Credits is ICredits, Ownable2Step {
     error CreditsInsufficientBalance(address account, uint256 balance, uint256 needed);
     error CreditsInsufficientRedeemable(address account, uint256 redeemable, uint256 needed);
     error CreditsInvalidReceiver(address receiver);
+    error CreditsInvalidSender(address sender);
     error CreditsUnauthorizedIssuer(address caller);
     error CreditsUnauthorizedProtocol(address caller);
     error CreditsInvalidRole(address account);
@@ -68,14 +69,20 @@ contract Credits is ICredits, Ownable2Step {
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice ERC-20 metadata: "Stoa Credits", "sUSD", 6 decimals (1 unit = 1e-6 USD).
     string public constant name = "Stoa Credits";
+    /// @notice "sUSD".
     string public constant symbol = "sUSD";
+    /// @notice 6: one credit unit is one millionth of a US dollar.
     uint8 public constant decimals = 6;
 
     /// @notice STOA wei per credit unit at a price of 1 (8 decimals): 10**(18 + 8 - 6).
     uint256 public constant CONVERSION_SCALE = 1e20;
+    /// @notice Decimals the price feed must report.
     uint8 public constant ORACLE_DECIMALS = 8;
+    /// @notice Upper bound of `redeemFeeBps` (20 %).
     uint256 public constant MAX_REDEEM_FEE_BPS = 2_000;
+    /// @notice Upper bound of `maxPriceAge`.
     uint256 public constant MAX_PRICE_AGE = 7 days;
     uint256 internal constant BPS = 10_000;
 
@@ -108,7 +115,9 @@ contract Credits is ICredits, Ownable2Step {
     /// @notice STOA/USD feed, 8 decimals, AggregatorV3-shaped.
     IAggregatorV3 public oracle;
 
+    /// @notice Whether `account` is a fiat on-ramp allowed to `issue`.
     mapping(address account => bool) public isIssuer;
+    /// @notice Whether `account` is a protocol contract allowed to escrow, release and pay out.
     mapping(address account => bool) public isProtocol;
 
     /// @notice The STOA token (burned by `buy`, minted by `redeem`; this contract must be a minter).
@@ -219,8 +228,10 @@ contract Credits is ICredits, Ownable2Step {
 
     /// @inheritdoc ICredits
     /// @dev Spends `from`'s non-redeemable credits first (its redeemable amount is clamped to the
-    /// new balance). A zero amount is a no-op apart from the `Transfer` event.
+    /// new balance). A zero amount is a no-op apart from the `Transfer` event. Reverts
+    /// `CreditsInvalidSender` for `from == address(0)` (that would mint).
     function escrow(address from, uint256 amount) external override onlyProtocol {
+        if (from == address(0)) revert CreditsInvalidSender(from);
         _update(from, msg.sender, amount, false);
     }
 

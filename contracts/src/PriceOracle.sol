@@ -49,8 +49,11 @@ contract PriceOracle is IAggregatorV3, Ownable2Step {
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice Decimals of every answer: 8, as Chainlink USD pairs.
     uint8 public constant override decimals = 8;
+    /// @notice Implementation version.
     uint256 public constant override version = 1;
+    /// @notice Bounds of `maxStaleness`, in seconds.
     uint32 public constant MIN_STALENESS = 1;
     uint32 public constant MAX_STALENESS = 7 days;
 
@@ -125,12 +128,7 @@ contract PriceOracle is IAggregatorV3, Ownable2Step {
 
     /// @inheritdoc IAggregatorV3
     /// @dev Reverts `OracleRoundNotFound` for a round never recorded.
-    function getRoundData(uint80 roundId)
-        external
-        view
-        override
-        returns (uint80, int256, uint256, uint256, uint80)
-    {
+    function getRoundData(uint80 roundId) external view override returns (uint80, int256, uint256, uint256, uint80) {
         Round memory round = _rounds[roundId];
         if (round.updatedAt == 0) revert OracleRoundNotFound(roundId);
         return (roundId, round.answer, round.updatedAt, round.updatedAt, roundId);

@@ -56,7 +56,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
     /// @dev `amount` moved from bonded stake to unbonding; `unbonding` is the total now unbonding.
     event UnbondingStarted(address indexed provider, uint256 amount, uint256 unbonding, uint256 releaseAt);
     event Withdrawn(address indexed provider, uint256 amount);
-    event ProviderSlashed(address indexed provider, uint256 slashed, uint256 toReporter, uint256 burned, bytes32 reason);
+    event ProviderSlashed(
+        address indexed provider, uint256 slashed, uint256 toReporter, uint256 burned, bytes32 reason
+    );
     event ProviderJailed(address indexed provider, uint256 until);
     event ProviderUnjailed(address indexed provider);
     event ProtocolSet(address indexed protocol, bool allowed);
@@ -68,10 +70,14 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice Most attributes a provider may declare.
     uint256 public constant MAX_ATTRIBUTES = 16;
+    /// @notice Longest gateway URL, in bytes.
     uint256 public constant MAX_GATEWAY_URL_LENGTH = 256;
+    /// @notice Latitude and longitude bounds, degrees x 1e5.
     int32 public constant MAX_LAT_E5 = 90e5;
     int32 public constant MAX_LON_E5 = 180e5;
+    /// @notice Upper bounds of `unbondingPeriod` and `jailDuration`.
     uint256 public constant MAX_UNBONDING_PERIOD = 365 days;
     uint256 public constant MAX_JAIL_DURATION = 365 days;
     uint256 internal constant BPS = 10_000;
@@ -281,42 +287,13 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
         Record storage record = _records[provider];
         if (record.id == 0) revert RegistryUnknownProvider(provider);
 
-        uint96 bonded = record.stake;
-        uint96 unbonding = record.unbonding;
-        // casting to 'uint96' is safe because the cast happens only when amount < bonded (rest < unbonding)
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint96 fromBonded = amount < bonded ? uint96(amount) : bonded;
-        uint96 fromUnbonding;
-        // Overflow not possible: fromBonded <= bonded; fromUnbonding <= unbonding; totals are sums
-        // of the providers' stake and unbonding, so they are at least this provider's part.
-        unchecked {
-            uint256 rest = amount - fromBonded;
-            // forge-lint: disable-next-line(unsafe-typecast)
-            fromUnbonding = rest < unbonding ? uint96(rest) : unbonding;
-            record.stake = bonded - fromBonded;
-            record.unbonding = unbonding - fromUnbonding;
-            totalStaked -= fromBonded;
-            totalUnbonding -= fromUnbonding;
-            slashed = uint256(fromBonded) + fromUnbonding;
-        }
-
+        slashed = _takeStake(record, amount);
         uint256 toReporter = reporter == address(0) ? 0 : slashed * reporterShareBps / BPS;
         uint256 burned = slashed - toReporter;
-
-        record.faults += 1; // Checked: 2^32 confirmed faults cannot happen, a revert is clearer than a wrap.
-        uint8 recent = record.recentFaults + 1; // <= jailAfterFaults <= 255, see the reset below.
-        uint40 until;
-        if (recent >= jailAfterFaults) {
-            recent = 0;
-            uint40 current = record.jailedUntil;
-            until = uint40(block.timestamp + jailDuration);
-            if (current > until) until = current; // a longer jail already running stays.
-            record.jailedUntil = until;
-        }
-        record.recentFaults = recent;
+        uint40 jailedUntil = _countFault(record);
 
         emit ProviderSlashed(provider, slashed, toReporter, burned, reason);
-        if (until != 0) emit ProviderJailed(provider, until);
+        if (jailedUntil != 0) emit ProviderJailed(provider, jailedUntil);
 
         if (toReporter != 0) token.safeTransfer(reporter, toReporter);
         if (burned != 0) token.burn(burned);
@@ -468,7 +445,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
         if (info.attributes.length > MAX_ATTRIBUTES) {
             revert RegistryTooManyAttributes(info.attributes.length, MAX_ATTRIBUTES);
         }
-        if (info.latE5 < -MAX_LAT_E5 || info.latE5 > MAX_LAT_E5 || info.lonE5 < -MAX_LON_E5 || info.lonE5 > MAX_LON_E5) {
+        if (info.latE5 < -MAX_LAT_E5 || info.latE5 > MAX_LAT_E5 || info.lonE5 < -MAX_LON_E5 || info.lonE5 > MAX_LON_E5)
+        {
             revert RegistryInvalidLocation(info.latE5, info.lonE5);
         }
     }
@@ -490,6 +468,45 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
         for (uint256 i = newLength; i < oldLength; ++i) {
             attributes.pop();
         }
+    }
+
+    /// @dev Removes up to `amount` from the record's bonded stake, then from its unbonding stake.
+    function _takeStake(Record storage record, uint256 amount) internal returns (uint256 taken) {
+        uint96 bonded = record.stake;
+        uint96 unbonding = record.unbonding;
+        // casting to 'uint96' is safe because each cast happens only when the value is below a uint96
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint96 fromBonded = amount < bonded ? uint96(amount) : bonded;
+        uint96 fromUnbonding;
+        // Underflow not possible: fromBonded <= bonded, fromUnbonding <= unbonding, and the totals
+        // are sums over providers, so they hold at least this provider's part.
+        unchecked {
+            uint256 rest = amount - fromBonded;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            fromUnbonding = rest < unbonding ? uint96(rest) : unbonding;
+            unbonding -= fromUnbonding;
+            record.stake = bonded - fromBonded;
+            record.unbonding = unbonding;
+            totalStaked -= fromBonded;
+            totalUnbonding -= fromUnbonding;
+            taken = uint256(fromBonded) + fromUnbonding;
+        }
+        if (unbonding == 0) record.unbondingReleaseAt = 0; // nothing left to release
+    }
+
+    /// @dev Counts a fault; jails when `jailAfterFaults` faults accumulated since the last jailing.
+    /// Returns the jail end when this fault jailed the provider, else 0.
+    function _countFault(Record storage record) internal returns (uint40 jailedUntil) {
+        record.faults += 1; // Checked: 2^32 confirmed faults cannot happen; a revert beats a wrap.
+        uint8 recent = record.recentFaults + 1; // <= jailAfterFaults <= 255: reset below on reaching it
+        if (recent >= jailAfterFaults) {
+            recent = 0;
+            jailedUntil = uint40(block.timestamp + jailDuration);
+            uint40 current = record.jailedUntil;
+            if (current > jailedUntil) jailedUntil = current; // a longer jail already running stays
+            record.jailedUntil = jailedUntil;
+        }
+        record.recentFaults = recent;
     }
 
     function _setMinStake(uint256 value) internal {

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
 import { IERC20Errors } from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import { Credits } from "../src/Credits.sol";
 import { IAggregatorV3 } from "../src/interfaces/IAggregatorV3.sol";
@@ -97,7 +98,7 @@ contract CreditsTest is StoaFixture {
         vm.expectEmit(true, true, true, true, address(credits));
         emit Transfer(address(0), alice, 5e6);
         vm.expectEmit(true, true, true, true, address(credits));
-        emit CreditsBought(alice, 10e18, 5e6, uint256(INITIAL_PRICE));
+        emit CreditsBought(alice, 10e18, 5e6, 50_000_000);
         vm.expectEmit(true, true, true, true, address(token));
         emit Transfer(alice, address(0), 10e18);
         vm.prank(alice);
@@ -107,7 +108,7 @@ contract CreditsTest is StoaFixture {
     function testFuzz_buy_matchesFormula(uint256 stoaAmount, uint256 price) public {
         stoaAmount = _bound(stoaAmount, 0, 1e30);
         price = _bound(price, 1, 1e16); // up to 100M USD per STOA
-        _setPrice(int256(price));
+        _setPrice(SafeCast.toInt256(price));
         _mintAndApprove(alice, stoaAmount);
         uint256 expected = stoaAmount * price / SCALE;
         if (expected == 0) {
@@ -325,6 +326,13 @@ contract CreditsTest is StoaFixture {
         credits.escrow(alice, 10e6 + 1);
     }
 
+    function test_escrow_fromZeroAddress_reverts() public {
+        vm.prank(protocol);
+        vm.expectRevert(abi.encodeWithSelector(Credits.CreditsInvalidSender.selector, address(0)));
+        credits.escrow(address(0), 1);
+        assertEq(credits.totalSupply(), 0);
+    }
+
     function test_escrow_zeroAmount_isNoop() public {
         vm.expectEmit(true, true, true, true, address(credits));
         emit Transfer(alice, protocol, 0);
@@ -482,7 +490,7 @@ contract CreditsTest is StoaFixture {
         feeBps = _bound(feeBps, 0, 2_000);
         price = _bound(price, 1, 1e16);
         credits.setRedeemFeeBps(feeBps);
-        _setPrice(int256(price));
+        _setPrice(SafeCast.toInt256(price));
         _earn(provider, amount);
 
         uint256 fee = amount * feeBps / 10_000;
@@ -507,7 +515,7 @@ contract CreditsTest is StoaFixture {
         stoaAmount = _bound(stoaAmount, (SCALE + price - 1) / price, 1e30); // at least one credit unit
         feeBps = _bound(feeBps, 0, 2_000);
         credits.setRedeemFeeBps(feeBps);
-        _setPrice(int256(price));
+        _setPrice(SafeCast.toInt256(price));
         _mintAndApprove(alice, stoaAmount);
         vm.prank(alice);
         uint256 bought = credits.buy(stoaAmount, 1);
@@ -539,9 +547,7 @@ contract CreditsTest is StoaFixture {
     function test_redeem_aboveRedeemable_reverts() public {
         _earn(provider, 5e6);
         vm.prank(provider);
-        vm.expectRevert(
-            abi.encodeWithSelector(Credits.CreditsInsufficientRedeemable.selector, provider, 5e6, 5e6 + 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(Credits.CreditsInsufficientRedeemable.selector, provider, 5e6, 5e6 + 1));
         credits.redeem(5e6 + 1, 0);
     }
 
@@ -591,7 +597,7 @@ contract CreditsTest is StoaFixture {
     function testFuzz_quotes_matchExecution(uint256 stoaAmount, uint256 price) public {
         stoaAmount = _bound(stoaAmount, 1e18, 1e27);
         price = _bound(price, 1e6, 1e10);
-        _setPrice(int256(price));
+        _setPrice(SafeCast.toInt256(price));
         _mintAndApprove(alice, stoaAmount);
         uint256 quoted = credits.quoteBuy(stoaAmount);
         vm.prank(alice);
@@ -651,11 +657,9 @@ contract CreditsTest is StoaFixture {
         emit ParameterUpdated("maxPriceAge", 1 hours, 7 days);
         credits.setMaxPriceAge(7 days);
         assertEq(uint256(credits.maxPriceAge()), 7 days);
-        vm.expectRevert(abi.encodeWithSelector(Credits.CreditsInvalidParameter.selector, bytes32("maxPriceAge"), 0));
+        vm.expectRevert(_paramError("maxPriceAge", 0));
         credits.setMaxPriceAge(0);
-        vm.expectRevert(
-            abi.encodeWithSelector(Credits.CreditsInvalidParameter.selector, bytes32("maxPriceAge"), 7 days + 1)
-        );
+        vm.expectRevert(_paramError("maxPriceAge", 7 days + 1));
         credits.setMaxPriceAge(7 days + 1);
     }
 
@@ -664,9 +668,7 @@ contract CreditsTest is StoaFixture {
         emit ParameterUpdated("redeemFeeBps", 100, 2_000);
         credits.setRedeemFeeBps(2_000);
         assertEq(uint256(credits.redeemFeeBps()), 2_000);
-        vm.expectRevert(
-            abi.encodeWithSelector(Credits.CreditsInvalidParameter.selector, bytes32("redeemFeeBps"), 2_001)
-        );
+        vm.expectRevert(_paramError("redeemFeeBps", 2_001));
         credits.setRedeemFeeBps(2_001);
     }
 
@@ -719,6 +721,10 @@ contract CreditsTest is StoaFixture {
     /*//////////////////////////////////////////////////////////////
                                 HELPERS
     //////////////////////////////////////////////////////////////*/
+
+    function _paramError(bytes32 name, uint256 value) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(Credits.CreditsInvalidParameter.selector, name, value);
+    }
 
     function _mintAndApprove(address account, uint256 amount) internal {
         _mintStoa(account, amount);

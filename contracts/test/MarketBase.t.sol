@@ -154,6 +154,15 @@ abstract contract MarketBase is StoaFixture {
         ids[1] = b;
     }
 
+    /// @dev Bonds `amount` more STOA for `who` (so slashes do not drop it below `minStake`).
+    function _addStake(address who, uint256 amount) internal {
+        _mintStoa(who, amount);
+        vm.prank(who);
+        token.approve(address(registry), amount);
+        vm.prank(who);
+        registry.stake(amount);
+    }
+
     /// @dev Escrow the order holds.
     function _escrowOf(uint256 orderId) internal view returns (uint256) {
         return market.getOrder(orderId).escrow;

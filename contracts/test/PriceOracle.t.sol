@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import { PriceOracle } from "../src/PriceOracle.sol";
 import { StoaFixture } from "./utils/StoaFixture.sol";
@@ -88,8 +89,8 @@ contract PriceOracleTest is StoaFixture {
         assertEq(uint256(oldAnswered), 1);
     }
 
-    function testFuzz_updatePrice_roundTrips(int256 price, uint32 delay) public {
-        price = int256(_bound(uint256(price), 1, uint256(int256(type(int192).max))));
+    function testFuzz_updatePrice_roundTrips(uint256 priceSeed, uint32 delay) public {
+        int256 price = SafeCast.toInt256(_bound(priceSeed, 1, uint256(uint192(type(int192).max))));
         vm.warp(START_TIME + delay);
         vm.prank(priceUpdater);
         oracle.updatePrice(price);

@@ -179,7 +179,7 @@ contract StoaTokenTest is StoaFixture {
 
         vm.warp(t0 + 100);
         vm.prank(alice);
-        token.transfer(bob, 40e18);
+        assertTrue(token.transfer(bob, 40e18));
         assertEq(token.getVotes(alice), 60e18);
 
         vm.warp(t0 + 200);
@@ -216,7 +216,8 @@ contract StoaTokenTest is StoaFixture {
         uint256 deadline = block.timestamp + 1 hours;
         _permit(PERMIT_KEY, bob, 7e18, 0, deadline);
         // The token now expects nonce 1, so the signature over nonce 0 recovers another signer.
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(PERMIT_KEY, _permitDigest(vm.addr(PERMIT_KEY), bob, 7e18, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(PERMIT_KEY, _permitDigest(vm.addr(PERMIT_KEY), bob, 7e18, 0, deadline));
         address recovered = ecrecover(_permitDigest(vm.addr(PERMIT_KEY), bob, 7e18, 1, deadline), v, r, s);
         vm.expectRevert(
             abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, recovered, vm.addr(PERMIT_KEY))

@@ -70,7 +70,9 @@ interface IProviderRegistry {
     /// `reporterShareBps` of it goes to `reporter`, the rest is burned. Counts a fault and jails the
     /// provider after `jailAfterFaults` faults.
     /// @dev Only protocol contracts. Returns the amount actually slashed.
-    function slash(address provider, uint256 amount, address reporter, bytes32 reason) external returns (uint256 slashed);
+    function slash(address provider, uint256 amount, address reporter, bytes32 reason)
+        external
+        returns (uint256 slashed);
 
     /// @notice The provider's bonded stake.
     function stakeOf(address provider) external view returns (uint256);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 import { Credits } from "../../src/Credits.sol";
 import { PriceOracle } from "../../src/PriceOracle.sol";
 import { StoaToken } from "../../src/StoaToken.sol";
@@ -144,7 +146,7 @@ contract CreditsHandler is HandlerBase {
     function updatePrice(uint256 price) external {
         price = _bound(price, 1e6, 1e10); // 0.01 .. 100 USD per STOA
         vm.prank(updater);
-        oracle.updatePrice(int256(price));
+        oracle.updatePrice(SafeCast.toInt256(price));
         calls["updatePrice"]++;
     }
 
@@ -187,10 +189,11 @@ contract CreditsHandler is HandlerBase {
     /// @dev The current price, refreshed first when older than Credits accepts.
     function _freshPrice() internal returns (uint256) {
         (, int256 answer,, uint256 updatedAt,) = oracle.latestRoundData();
-        if (block.timestamp - updatedAt > credits.maxPriceAge()) {
+        uint256 age = block.timestamp - updatedAt;
+        if (age > credits.maxPriceAge()) {
             vm.prank(updater);
             oracle.updatePrice(answer);
         }
-        return uint256(answer);
+        return SafeCast.toUint256(answer);
     }
 }

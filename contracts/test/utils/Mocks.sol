@@ -39,19 +39,19 @@ contract MockAggregator is IAggregatorV3 {
     }
 }
 
-/// @notice Stands in for Market's `providerStats` so the registry's `statsOf` can be tested alone.
-contract MockMarketStats is IMarketStats {
-    struct Stats {
-        uint32 leasesWon;
-        uint32 leasesCompleted;
-        uint32 closedByProvider;
-        uint32 tenantFaultReports;
-        uint32 confirmedFaults;
-    }
+    /// @notice Stands in for Market's `providerStats` so the registry's `statsOf` can be tested alone.
+    contract MockMarketStats is IMarketStats {
+        struct Stats {
+            uint32 leasesWon;
+            uint32 leasesCompleted;
+            uint32 closedByProvider;
+            uint32 tenantFaultReports;
+            uint32 confirmedFaults;
+        }
 
-    mapping(address provider => Stats) public override providerStats;
+        mapping(address provider => Stats) public override providerStats;
 
-    function setStats(address provider, Stats calldata stats) external {
-        providerStats[provider] = stats;
+        function setStats(address provider, Stats calldata stats) external {
+            providerStats[provider] = stats;
+        }
     }
-}

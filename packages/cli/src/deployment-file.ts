@@ -48,7 +48,12 @@ export function deploymentFileOf(
     accounts: Object.fromEntries(
       accounts.map((account) => [
         account.name,
-        { address: account.address, role: account.role, index: account.index, testPrivateKey: account.privateKey },
+        {
+          address: account.address,
+          role: account.role,
+          index: account.index,
+          testPrivateKey: account.privateKey,
+        },
       ]),
     ),
     testKeys: { mnemonic: DEVNET_MNEMONIC, warning: TEST_KEYS_WARNING },

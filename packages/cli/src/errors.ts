@@ -1,5 +1,5 @@
 import { BaseError } from '@stoa/protocol'
-import { BaseError as ViemBaseError } from 'viem'
+import { HttpRequestError, BaseError as ViemBaseError } from 'viem'
 
 export type CliErrorParameters = {
   name: string
@@ -41,10 +41,13 @@ export class MissingKeyError extends CliError {
 
 export class InvalidOptionError extends CliError {
   constructor(option: string, expected: string, received: string | undefined, hint?: string) {
-    super(`${option} must be ${expected}${received === undefined ? '' : `, got ${JSON.stringify(received)}`}.`, {
-      name: 'InvalidOptionError',
-      ...(hint === undefined ? {} : { hint }),
-    })
+    super(
+      `${option} must be ${expected}${received === undefined ? '' : `, got ${JSON.stringify(received)}`}.`,
+      {
+        name: 'InvalidOptionError',
+        ...(hint === undefined ? {} : { hint }),
+      },
+    )
   }
 }
 
@@ -64,8 +67,10 @@ const hintsByName: Record<string, string> = {
   HttpRequestError: 'Is the chain running? `stoa devnet` starts one; --rpc URL points at another.',
   TimeoutError: 'The RPC did not answer in time. Is the chain running and reachable?',
   InvalidDeploymentError: 'The deployment file is not one `stoa devnet` wrote. Pass --deployment FILE.',
-  InsufficientFundsError: 'The account has too little ETH for gas. On a devnet use one of the named test accounts.',
-  AnvilExitedError: 'anvil stopped while starting: if the port is taken, choose another --port or leave it out.',
+  InsufficientFundsError:
+    'The account has too little ETH for gas. On a devnet use one of the named test accounts.',
+  AnvilExitedError:
+    'anvil stopped while starting: if the port is taken, choose another --port or leave it out.',
   AnvilNotFoundError: 'Run `npm install` in the repository root.',
   AccountRequiredError: 'Pass --key 0x… (or a devnet account name such as alice), or set STOA_PRIVATE_KEY.',
   ContractFunctionZeroDataError:
@@ -103,7 +108,7 @@ export function formatError(error: unknown, options: FormatErrorOptions): string
     if (innermost?.stack) lines.push('', innermost.stack)
   } else if (!(error instanceof BaseError) && !(error instanceof ViemBaseError)) {
     lines.push('Run with --verbose for the stack trace (this looks like a bug: please report it).')
-  } else {
+  } else if ((error as { cause?: unknown }).cause !== undefined) {
     lines.push('Run with --verbose for details.')
   }
   return lines.join('\n')
@@ -127,6 +132,9 @@ function hintFor(error: unknown): string | undefined {
   let current: unknown = error
   for (let depth = 0; current && depth < 10; depth++) {
     if (current instanceof CliError && current.hint) return current.hint
+    if (current instanceof HttpRequestError) {
+      return `Is the chain at ${current.url} running? \`stoa devnet\` starts one; --rpc URL points at another.`
+    }
     const name = (current as { name?: unknown }).name
     if (typeof name === 'string' && hintsByName[name]) return hintsByName[name]
     const code = (current as { code?: unknown }).code

@@ -13,7 +13,11 @@ export const processIo: CliIo = {
 
 /** JSON with bigints as decimal strings (JSON has no integers that large). */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_key, inner) => (typeof inner === 'bigint' ? inner.toString() : inner), indent)
+  return JSON.stringify(
+    value,
+    (_key, inner) => (typeof inner === 'bigint' ? inner.toString() : inner),
+    indent,
+  )
 }
 
 /** Left-aligned columns, two spaces apart. */
@@ -25,7 +29,10 @@ export function table(rows: readonly (readonly string[])[], indent = '  '): stri
     })
   }
   return rows
-    .map((row) => `${indent}${row.map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0))).join('  ')}`)
+    .map(
+      (row) =>
+        `${indent}${row.map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0))).join('  ')}`,
+    )
     .join('\n')
 }
 

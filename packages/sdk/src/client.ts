@@ -58,5 +58,5 @@ export function createStoaClient(parameters: CreateStoaClientParameters): StoaCl
     name: 'Stoa Client',
     key: 'stoa',
   })
-  return client.extend(() => ({ deployment })).extend(stoaActions) as StoaClient
+  return client.extend(() => ({ deployment })).extend(stoaActions)
 }

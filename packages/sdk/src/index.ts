@@ -159,7 +159,12 @@ export { EventNotFoundError, type EventNotFoundErrorType } from './internal/logs
 export type { LeaseOutcome } from './internal/market.ts'
 export type { ProviderInfoInput } from './internal/provider.ts'
 // Errors the SDK adds to those of @stoa/protocol
-export { AccountRequiredError, type AccountRequiredErrorType } from './internal/write.ts'
+export {
+  AccountRequiredError,
+  type AccountRequiredErrorType,
+  DeploymentChainMismatchError,
+  type DeploymentChainMismatchErrorType,
+} from './internal/write.ts'
 export type {
   ApproveProgressEvent,
   ProgressEvent,

@@ -177,7 +177,8 @@ describe('create order → bid → accept → settle → top up → close', () =
     const lease = await getLease(devnet.alice, { leaseId })
     assert.ok(lease)
     const elapsed = BigInt(lease.settledAt - lease.startedAt)
-    assert.ok(elapsed >= 3600n && elapsed <= 3601n, `settled within one block of the hour (${elapsed} s)`)
+    // The clock moved 3600 s; the settle block comes at most a few wall-clock seconds later.
+    assert.ok(elapsed >= 3600n && elapsed <= 3605n, `settled right after the hour (${elapsed} s)`)
     const exact = price1 * elapsed
     assert.equal(lease.earned, exact / PRICE_SCALE)
     assert.equal(BigInt(lease.dust), exact % PRICE_SCALE, 'the remainder is carried, not lost')
@@ -185,7 +186,7 @@ describe('create order → bid → accept → settle → top up → close', () =
     assert.equal(settled.escrowLeft, parseCredits('10') - lease.earned)
     assert.equal(settled.closed, undefined)
     // $0.25/h for an hour is about 25 cents.
-    assert.ok(lease.earned >= parseCredits('0.249999') && lease.earned <= parseCredits('0.250070'))
+    assert.ok(lease.earned >= parseCredits('0.249999') && lease.earned <= parseCredits('0.2504'))
   })
 
   test('topUp settles first, then adds to the escrow', async () => {
@@ -281,6 +282,28 @@ describe('failover: a tenant fault report reopens an auto-reopen order', () => {
     assert.equal(accepted.leaseId, leaseIdOf(orderId, 1))
     assert.equal(accepted.pricePerSecond, usdPerHourToPricePerSecond('0.15'))
     assert.equal((await alice.getOrder({ orderId }))?.state, 'Leased')
+
+    // A registered watcher's report reaches the devnet quorum (1): the provider is slashed and the
+    // order reopens once more.
+    const { watcher } = devnet
+    await devnet.warp(60)
+    await assert.rejects(
+      bob.reportFault({ leaseId: accepted.leaseId }),
+      (error: unknown) => error instanceof StoaContractError && error.errorName === 'MarketNotReporter',
+    )
+    const stakeBefore = (await provider3.getProvider())?.stake ?? 0n
+    const confirmed = await watcher.reportFault({
+      leaseId: accepted.leaseId,
+      evidence: 'probe failed 3 times',
+    })
+    assert.equal(confirmed.reports, 1)
+    assert.equal(confirmed.closed?.reason, 'FaultConfirmed')
+    assert.deepEqual(confirmed.slashed, { provider: provider3.account.address, amount: stakeBefore / 10n })
+    assert.equal(confirmed.reopened?.round, 2)
+    const slashedProvider = await provider3.getProvider()
+    assert.equal(slashedProvider?.stake, stakeBefore - stakeBefore / 10n)
+    assert.equal(slashedProvider?.faults, 1)
+    assert.equal(slashedProvider?.stats.faults, 1n)
   })
 
   test('a lease whose escrow runs out closes with InsufficientFunds at settle', async () => {

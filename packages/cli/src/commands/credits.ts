@@ -8,7 +8,8 @@ import type { CommandRunner } from '../program.ts'
 import { addChainOptions, addKeyOption } from './options.ts'
 
 type BalanceOptions = ChainOptions & KeyOptions & { json?: boolean }
-type BuyOptions = ChainOptions & KeyOptions & { json?: boolean; stoa?: string; minCredits?: string; permit?: boolean }
+type BuyOptions = ChainOptions &
+  KeyOptions & { json?: boolean; stoa?: string; minCredits?: string; permit?: boolean }
 
 export function registerCreditsCommands(program: Command, run: CommandRunner): void {
   const credits = program
@@ -26,7 +27,10 @@ export function registerCreditsCommands(program: Command, run: CommandRunner): v
     )
     .argument('[address]', 'an address (0x…) or a devnet account name')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  $ stoa credits balance alice\n  $ stoa credits balance 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ stoa credits balance alice\n  $ stoa credits balance 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json',
+    )
   addChainOptions(balance)
   addKeyOption(balance)
   balance.action((address: string | undefined, options: BalanceOptions, command: Command) =>
@@ -44,7 +48,10 @@ export function registerCreditsCommands(program: Command, run: CommandRunner): v
     .option('--min-credits <usd>', 'fewest credits to accept (default: the current quote)')
     .option('--permit', 'authorize with an EIP-2612 permit signature instead of an approve transaction')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  $ stoa credits buy 25 --key alice\n  $ STOA_PRIVATE_KEY=0x… stoa credits buy --stoa 100 --permit')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ stoa credits buy 25 --key alice\n  $ STOA_PRIVATE_KEY=0x… stoa credits buy --stoa 100 --permit',
+    )
   addChainOptions(buy)
   addKeyOption(buy)
   buy.action((usd: string | undefined, options: BuyOptions, command: Command) =>
@@ -52,7 +59,11 @@ export function registerCreditsCommands(program: Command, run: CommandRunner): v
   )
 }
 
-async function balanceAction(address: string | undefined, options: BalanceOptions, io: CliIo): Promise<number> {
+async function balanceAction(
+  address: string | undefined,
+  options: BalanceOptions,
+  io: CliIo,
+): Promise<number> {
   const { file, client, account } = await loadContext(options, io)
   const owner = address === undefined ? account?.address : resolveAddress(address, file)
   if (!owner) {
@@ -96,7 +107,9 @@ async function buyAction(usd: string | undefined, options: BuyOptions, io: CliIo
     )
   }
   const amount =
-    usd !== undefined ? { credits: positive(parseCredits(usd), 'USD') } : { stoaAmount: positive(parseStoa(options.stoa ?? ''), '--stoa') }
+    usd !== undefined
+      ? { credits: positive(parseCredits(usd), 'USD') }
+      : { stoaAmount: positive(parseStoa(options.stoa ?? ''), '--stoa') }
   const minCredits = options.minCredits === undefined ? undefined : parseCredits(options.minCredits)
   const { client, account } = await loadContext(options, io, { action: 'Buying credits' })
   const onProgress = options.json ? undefined : buyProgressPrinter(io)

@@ -31,13 +31,18 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
     )
     .addOption(new Option('--port <n>', 'RPC port (default: a free one)').argParser(portNumber))
     .option('--state <dir>', 'keep the chain and deployment in this folder between runs')
-    .option('--deployment <file>', 'where to write the deployment for other commands', DEFAULT_DEPLOYMENT_FILE)
+    .option(
+      '--deployment <file>',
+      'where to write the deployment for other commands',
+      DEFAULT_DEPLOYMENT_FILE,
+    )
     .option('--json', 'print the summary as one JSON object (on one line)')
     .option('--no-fund', 'skip funding the test accounts on a fresh deployment')
     .addOption(
-      new Option('--block-time <seconds>', 'mine a block every N seconds (default: one per transaction)').argParser(
-        positiveNumber,
-      ),
+      new Option(
+        '--block-time <seconds>',
+        'mine a block every N seconds (default: one per transaction)',
+      ).argParser(positiveNumber),
     )
     .addHelpText(
       'after',
@@ -49,7 +54,9 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
         '  $ stoa devnet --json > devnet.json &',
       ].join('\n'),
     )
-    .action((options: DevnetCommandOptions, command: Command) => run(command, (io) => devnetAction(options, io)))
+    .action((options: DevnetCommandOptions, command: Command) =>
+      run(command, (io) => devnetAction(options, io)),
+    )
 }
 
 async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<number> {
@@ -82,7 +89,11 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       throw error
     }
     const processMs = performance.now()
-    io.stdout(options.json ? `${toJson(summaryJson(devnet.summary, processMs))}\n` : humanSummary(devnet.summary, processMs))
+    io.stdout(
+      options.json
+        ? `${toJson(summaryJson(devnet.summary, processMs))}\n`
+        : humanSummary(devnet.summary, processMs),
+    )
 
     const stopped = new Promise<'signal'>((resolve) => {
       if (controller.signal.aborted) resolve('signal')
@@ -159,11 +170,19 @@ export function summaryJson(summary: DevnetSummary, processMs: number) {
     deploymentFiles: summary.deploymentFiles,
     stateDir: summary.stateDir ?? null,
     timings: {
-      ...Object.fromEntries(Object.entries(summary.timings).map(([step, ms]) => [step, Math.round(ms)])),
+      ...Object.fromEntries(
+        Object.entries(summary.timings).map(([step, ms]) => [timingKey(step), Math.round(ms)]),
+      ),
       processMs: Math.round(processMs),
     },
     castExample: castExample(summary),
   }
+}
+
+/** `write-deployment` → `writeDeploymentMs`; `totalMs` stays. */
+function timingKey(step: string): string {
+  const camel = step.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())
+  return camel.endsWith('Ms') ? camel : `${camel}Ms`
 }
 
 function humanSummary(summary: DevnetSummary, processMs: number): string {
@@ -174,13 +193,21 @@ function humanSummary(summary: DevnetSummary, processMs: number): string {
     table([
       ['RPC URL', summary.rpcUrl],
       ['Chain id', String(summary.chainId)],
-      ['Oracle', `${summary.oracle.usdPerStoa} USD per STOA${summary.oracle.usable ? '' : ' (stale: buys fail)'}`],
+      [
+        'Oracle',
+        `${summary.oracle.usdPerStoa} USD per STOA${summary.oracle.usable ? '' : ' (stale: buys fail)'}`,
+      ],
       ['Deployment', summary.deploymentFiles.map(displayPath).join(', ')],
       ...(summary.stateDir ? [['State', displayPath(summary.stateDir)]] : []),
     ]),
     '',
     'Contracts',
-    table(Object.entries(contractLabels).map(([key, label]) => [label, summary.contracts[key as keyof typeof contractLabels]])),
+    table(
+      Object.entries(contractLabels).map(([key, label]) => [
+        label,
+        summary.contracts[key as keyof typeof contractLabels],
+      ]),
+    ),
     '',
     'Accounts (anvil test keys from the public mnemonic: devnet only; use a name as --key, e.g. --key alice)',
     table([

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { priceOracleAbi, type StoaDeployment } from '@stoa/protocol'
-import { createStoaClient, getOraclePrice, type GetOraclePriceReturnType } from '@stoa/sdk'
+import { createStoaClient, type GetOraclePriceReturnType, getOraclePrice } from '@stoa/sdk'
 import {
   type AnvilInstance,
-  type DeployStoaProgressEvent,
   DeploymentNotFoundError,
+  type DeployStoaProgressEvent,
   type DevnetAccountBalance,
   deployStoa,
   devnetAccount,
@@ -99,7 +99,11 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
   const startedAt = performance.now()
   const timings: Partial<Record<DevnetStep, number>> = {}
   const { signal, onProgress } = options
-  const step = async <T>(name: DevnetStep, run: () => Promise<T>, note?: (value: T) => string): Promise<T> => {
+  const step = async <T>(
+    name: DevnetStep,
+    run: () => Promise<T>,
+    note?: (value: T) => string,
+  ): Promise<T> => {
     signal?.throwIfAborted()
     onProgress?.({ type: 'devnet:step:started', detail: { step: name } })
     const stepStartedAt = performance.now()
@@ -107,7 +111,10 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
     const ms = performance.now() - stepStartedAt
     timings[name] = ms
     const text = note?.(value)
-    onProgress?.({ type: 'devnet:step:finished', detail: { step: name, ms, ...(text ? { note: text } : {}) } })
+    onProgress?.({
+      type: 'devnet:step:finished',
+      detail: { step: name, ms, ...(text ? { note: text } : {}) },
+    })
     return value
   }
 
@@ -133,21 +140,19 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
   )
 
   try {
-    const saved = chainWasSaved && stateDeploymentFile ? await readDeploymentFileIfExists(stateDeploymentFile) : undefined
+    const saved =
+      chainWasSaved && stateDeploymentFile ? await readDeploymentFileIfExists(stateDeploymentFile) : undefined
     let deployment: DeploymentFile
     let reused = false
     if (saved && stateDir) {
       deployment = await step(
         'reuse',
         async () => {
-          const chainId = anvil.chainId
-          if (saved.deployment.chainId !== chainId) {
-            throw new DevnetStateMismatchError(stateDir, [])
-          }
           try {
             await verifyStoaDeployment(saved.deployment, { rpcUrl: anvil.rpcUrl })
           } catch (error) {
-            if (error instanceof DeploymentNotFoundError) throw new DevnetStateMismatchError(stateDir, error.missing, error)
+            if (error instanceof DeploymentNotFoundError)
+              throw new DevnetStateMismatchError(stateDir, error.missing, error)
             throw error
           }
           await refreshOracleIfStale(anvil.rpcUrl, saved.deployment, (answer) =>
@@ -199,7 +204,8 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
     }
 
     const deploymentFiles = [deploymentFile]
-    if (stateDeploymentFile && stateDeploymentFile !== deploymentFile) deploymentFiles.push(stateDeploymentFile)
+    if (stateDeploymentFile && stateDeploymentFile !== deploymentFile)
+      deploymentFiles.push(stateDeploymentFile)
     await step('write-deployment', async () => {
       await Promise.all(deploymentFiles.map((path) => writeDeploymentFile(path, deployment)))
     })
@@ -238,7 +244,12 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
 }
 
 function oracleSummary(oracle: GetOraclePriceReturnType): DevnetSummary['oracle'] {
-  return { answer: oracle.answer, usdPerStoa: oracle.usdPerStoa, updatedAt: oracle.updatedAt, usable: oracle.usable }
+  return {
+    answer: oracle.answer,
+    usdPerStoa: oracle.usdPerStoa,
+    updatedAt: oracle.updatedAt,
+    usable: oracle.usable,
+  }
 }
 
 /**
@@ -251,7 +262,11 @@ async function refreshOracleIfStale(
   onRefreshed: (answer: bigint) => void,
 ): Promise<void> {
   const updater = privateKeyToAccount(devnetAccount('deployer').privateKey)
-  const client = createStoaClient({ deployment: { ...deployment, rpcUrl }, account: updater, pollingInterval: 50 })
+  const client = createStoaClient({
+    deployment: { ...deployment, rpcUrl },
+    account: updater,
+    pollingInterval: 50,
+  })
   const oracle = await getOraclePrice(client)
   if (oracle.age * 2n <= oracle.maxPriceAge) return
   const { request } = await simulateContract(client, {

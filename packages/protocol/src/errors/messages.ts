@@ -49,7 +49,7 @@ export const contractErrorMessages: { [name in StoaErrorName]: MessageOf<name> }
   CreditsInvalidRole: ([account]) => `${account} cannot be given a credits role.`,
   CreditsInvalidOracle: ([oracle, decimals]) =>
     `The price feed ${oracle} reports ${decimals} decimals; credits need a feed with 8.`,
-  CreditsInvalidParameter: ([name, value]) => `${text(name)} cannot be set to ${value}.`,
+  CreditsInvalidParameter: ([name, value]) => `The parameter ${text(name)} cannot be set to ${value}.`,
 
   // ProviderRegistry
   RegistryProviderNotActive: ([provider]) =>
@@ -77,7 +77,7 @@ export const contractErrorMessages: { [name in StoaErrorName]: MessageOf<name> }
   RegistryUnauthorizedProtocol: ([caller]) =>
     `${caller} is not a Stoa protocol contract, so it may not slash.`,
   RegistryInvalidProtocol: ([protocol]) => `${protocol} cannot be made a protocol contract.`,
-  RegistryInvalidParameter: ([name, value]) => `${text(name)} cannot be set to ${value}.`,
+  RegistryInvalidParameter: ([name, value]) => `The parameter ${text(name)} cannot be set to ${value}.`,
 
   // Market
   MarketZeroAddress: () => 'The market needs the credits and registry contract addresses.',
@@ -125,7 +125,7 @@ export const contractErrorMessages: { [name in StoaErrorName]: MessageOf<name> }
     `Adding ${usd(amount)} to order ${orderId}'s escrow of ${usd(escrow)} would exceed the largest escrow an order can hold.`,
   MarketEscrowExhausted: ([orderId, leaseId]) =>
     `Order ${orderId}'s escrow ran out, which ends lease ${leaseId}; top-ups cannot revive it.`,
-  MarketInvalidParameter: ([name, value]) => `${text(name)} cannot be set to ${value}.`,
+  MarketInvalidParameter: ([name, value]) => `The parameter ${text(name)} cannot be set to ${value}.`,
   MarketInvalidWatcher: ([watcher]) => `${watcher} cannot be made a watcher.`,
 
   // OpenZeppelin: ownership

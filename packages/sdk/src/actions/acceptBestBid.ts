@@ -7,7 +7,6 @@ import type {
   StoaActionClient,
   TransactionProgressEvent,
   WriteParameters,
-  WriteReturnType,
 } from '../types.ts'
 import type { AcceptBidReturnType } from './acceptBid.ts'
 

@@ -167,7 +167,8 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Sta
       exited,
       recentOutput: () => [...output],
     }
-    params.signal?.addEventListener('abort', () => void stop(), { once: true })
+    if (params.signal?.aborted) void stop()
+    else params.signal?.addEventListener('abort', () => void stop(), { once: true })
     return instance
   } catch (error) {
     await stop({ timeoutMs: 2_000 })

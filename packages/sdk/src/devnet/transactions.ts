@@ -44,7 +44,8 @@ export async function createTransactionPipeline(params: {
         chainId,
         nonce: nonce++,
         gas: tx.gas,
-        maxFeePerGas: fees.maxFeePerGas,
+        // Twice the estimate: a run of full blocks (interval mining) raises the base fee as it goes.
+        maxFeePerGas: fees.maxFeePerGas * 2n,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
         ...(tx.to === undefined ? {} : { to: tx.to }),
         data: tx.data,

@@ -15,7 +15,6 @@ export type LeaseOutcome = {
 export function leaseOutcome(receipt: TransactionReceipt, market: Address): LeaseOutcome {
   const [closed] = eventLogs(receipt, marketAbi, market, 'LeaseClosed')
   const [reopened] = eventLogs(receipt, marketAbi, market, 'OrderReopened')
-  const [orderClosed] = eventLogs(receipt, marketAbi, market, 'OrderClosed')
   return {
     closed: closed
       ? {
@@ -32,6 +31,7 @@ export function leaseOutcome(receipt: TransactionReceipt, market: Address): Leas
           bidDeadline: reopened.args.bidDeadline,
         }
       : undefined,
-    refund: orderClosed?.args.refund ?? 0n,
+    // LeaseClosed carries the refund of the order that closed with the lease (0 when it reopened).
+    refund: closed?.args.refund ?? 0n,
   }
 }

@@ -8,7 +8,13 @@ import type {
   ContractFunctionReturnType,
   Hash,
 } from 'viem'
-import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import {
+  getChainId,
+  readContract,
+  simulateContract,
+  waitForTransactionReceipt,
+  writeContract,
+} from 'viem/actions'
 import type { StoaActionClient, TransactionProgressEvent, WriteReturnType } from '../types.ts'
 
 export type AccountRequiredErrorType = AccountRequiredError & { name: 'AccountRequiredError' }
@@ -21,6 +27,46 @@ export class AccountRequiredError extends BaseError {
       ],
     })
   }
+}
+
+export type DeploymentChainMismatchErrorType = DeploymentChainMismatchError & {
+  name: 'DeploymentChainMismatchError'
+}
+export class DeploymentChainMismatchError extends BaseError {
+  constructor(parameters: { expected: number; actual: number; rpcUrl: string }) {
+    super(
+      `The RPC serves chain ${parameters.actual}, but the deployment is for chain ${parameters.expected}.`,
+      {
+        name: 'DeploymentChainMismatchError',
+        metaMessages: [
+          `Deployment RPC URL: ${parameters.rpcUrl}`,
+          'Point the client at the chain the contracts live on, or use that chain’s deployment file.',
+        ],
+      },
+    )
+  }
+}
+
+const checkedChains = new Map<string, Promise<void>>()
+
+/**
+ * Checks once per client that the node it talks to serves the deployment's chain, so a stale
+ * deployment file never sends transactions to (or reads answers from) another chain.
+ */
+export async function assertDeploymentChain(client: StoaActionClient): Promise<void> {
+  // Clients extended from one base share a uid but may carry different deployments.
+  const key = `${client.uid}:${client.deployment.chainId}`
+  let check = checkedChains.get(key)
+  if (!check) {
+    check = getChainId(client).then((actual) => {
+      const { chainId: expected, rpcUrl } = client.deployment
+      if (actual !== expected) throw new DeploymentChainMismatchError({ expected, actual, rpcUrl })
+    })
+    checkedChains.set(key, check)
+    // A failed check (a mismatch, or the node was down) is tried again next time.
+    check.catch(() => checkedChains.delete(key))
+  }
+  await check
 }
 
 /** The sender of a write: the action's `account`, else the client's. */
@@ -60,6 +106,7 @@ export async function writeStoaContract<const abi extends Abi, functionName exte
 ): Promise<WriteReturnType> {
   const { address, functionName } = parameters
   const context = { contractAddress: address, functionName: String(functionName) }
+  await assertDeploymentChain(client)
   try {
     const { request } = await simulateContract(client, {
       address,
@@ -111,6 +158,7 @@ export async function readStoaContract<
     blockNumber?: bigint | undefined
   },
 ): Promise<ContractFunctionReturnType<abi, 'view' | 'pure', functionName, args>> {
+  await assertDeploymentChain(client)
   try {
     return (await readContract(client, parameters as never)) as never
   } catch (error) {
