@@ -113,7 +113,7 @@ contract MarketHandler is HandlerBase {
         if (o.state != IMarket.OrderState.Open) return;
         // Prefer a provider that bid this round.
         for (uint256 i; i < _providers.length; ++i) {
-            address provider = _providers[(providerSeed + i) % _providers.length];
+            address provider = _providers[(providerSeed % _providers.length + i) % _providers.length];
             uint32 id = registry.getProvider(provider).id;
             IMarket.Bid memory b = market.getBid(orderId, id);
             if (b.price == 0 || b.round != o.round || !registry.isActive(provider)) continue;
@@ -219,7 +219,7 @@ contract MarketHandler is HandlerBase {
         uint256 count;
         uint256 wanted = _bound(countSeed, 1, 3);
         for (uint256 i; i < _leaseIds.length && count < wanted; ++i) {
-            uint256 leaseId = _leaseIds[(leaseSeed + i) % _leaseIds.length];
+            uint256 leaseId = _leaseIds[(leaseSeed % _leaseIds.length + i) % _leaseIds.length];
             if (market.getLease(leaseId).provider == provider) picked[count++] = leaseId;
         }
         if (count == 0) return;
@@ -278,7 +278,7 @@ contract MarketHandler is HandlerBase {
     function _activeLease(uint256 seed) internal view returns (bool found, uint256 leaseId) {
         uint256 count = _leaseIds.length;
         for (uint256 i; i < count; ++i) {
-            leaseId = _leaseIds[(seed + i) % count];
+            leaseId = _leaseIds[(seed % count + i) % count];
             if (market.getLease(leaseId).state == IMarket.LeaseState.Active) return (true, leaseId);
         }
         return (false, 0);
