@@ -134,7 +134,9 @@ contract Market is IMarket, Ownable2Step {
         // casting to 'uint40' is safe because now + a uint32 window fits 40 bits until the year 36812
         // forge-lint: disable-next-line(unsafe-typecast)
         uint40 bidDeadline = uint40(block.timestamp + bidWindow);
-        _writeNewOrder(_orders[orderId], p.autoReopen, bidDeadline, p.manifestHash, deposit, maxPrice, p.regionMask, bidWindow);
+        _writeNewOrder(
+            _orders[orderId], p.autoReopen, bidDeadline, p.manifestHash, deposit, maxPrice, p.regionMask, bidWindow
+        );
         _emitOrderCreated(orderId, p, bidDeadline);
         credits.escrow(msg.sender, deposit);
     }
@@ -418,12 +420,7 @@ contract Market is IMarket, Ownable2Step {
     }
 
     /// @inheritdoc IMarket
-    function pendingSettlement(uint256 leaseId)
-        external
-        view
-        override
-        returns (uint256 owed, uint256 escrowAfter)
-    {
+    function pendingSettlement(uint256 leaseId) external view override returns (uint256 owed, uint256 escrowAfter) {
         Lease storage lease = _leases[leaseId];
         uint256 escrowBalance = _orders[leaseId >> 32].escrow;
         if (lease.state != LeaseState.Active) return (0, escrowBalance);
@@ -549,7 +546,7 @@ contract Market is IMarket, Ownable2Step {
             let length := uri.length
             mstore(add(ptr, 0x180), length)
             let padded := and(add(length, 31), not(31))
-            if padded { mstore(add(ptr, add(0x180, padded)), 0) } // zero the last word's padding
+            if padded { mstore(add(ptr, add(0x180, padded)), 0)} // zero the last word's padding
             calldatacopy(add(ptr, 0x1a0), uri.offset, length)
             log3(ptr, add(0x1a0, padded), topic0, orderId, caller())
         }
@@ -582,9 +579,7 @@ contract Market is IMarket, Ownable2Step {
         _setLeaseWord(lease, 0, uint256(uint160(provider)) | (uint256(accepted.price) << _L0_PRICE));
         // startedAt = settledAt = now; earned, dust, reason and faultReports start at zero.
         _setLeaseWord(
-            lease,
-            1,
-            block.timestamp | (block.timestamp << _L1_SETTLED_AT) | (uint256(LeaseState.Active) << _L1_STATE)
+            lease, 1, block.timestamp | (block.timestamp << _L1_SETTLED_AT) | (uint256(LeaseState.Active) << _L1_STATE)
         );
         ++_stats[provider].leasesWon;
         emit LeaseCreated(leaseId, orderId, provider, accepted.price);
@@ -613,8 +608,8 @@ contract Market is IMarket, Ownable2Step {
         // earned + paid <= earned + escrow <= uint64.max (kept by topUp), so the earned field cannot
         // spill into its neighbours. Timestamps fit their 40 bits until the year 36812.
         unchecked {
-            owedScaled =
-                (_leaseWord(lease, 0) >> _L0_PRICE) * (block.timestamp - settledAt) + ((leaseWord >> _L1_DUST) & _MASK24);
+            owedScaled = (_leaseWord(lease, 0) >> _L0_PRICE) * (block.timestamp - settledAt)
+                + ((leaseWord >> _L1_DUST) & _MASK24);
             paid = owedScaled / PRICE_SCALE;
             if (paid < escrowBalance) {
                 dust = owedScaled % PRICE_SCALE;
@@ -646,8 +641,8 @@ contract Market is IMarket, Ownable2Step {
         _setLeaseWord(
             lease,
             1,
-            (leaseWord & ~((_MASK8 << _L1_STATE) | (_MASK8 << _L1_REASON)))
-                | (uint256(LeaseState.Closed) << _L1_STATE) | (uint256(reason) << _L1_REASON)
+            (leaseWord & ~((_MASK8 << _L1_STATE) | (_MASK8 << _L1_REASON))) | (uint256(LeaseState.Closed) << _L1_STATE)
+                | (uint256(reason) << _L1_REASON)
         );
         address provider = address(uint160(_leaseWord(lease, 0)));
         uint256 orderId = leaseId >> 32;

@@ -38,6 +38,9 @@ abstract contract MarketBase is StoaFixture {
     uint32 internal constant BID_WINDOW = 60;
     uint16 internal constant EU_WEST = 8;
     uint16 internal constant US_WEST = 2;
+    /// @dev Region masks: bit r allows region code r.
+    uint32 internal constant EU_WEST_MASK = 1 << 8;
+    uint32 internal constant US_WEST_MASK = 1 << 2;
     uint256 internal constant TENANT_FUNDS = 10_000e6;
 
     /*//////////////////////////////////////////////////////////////
@@ -96,13 +99,8 @@ abstract contract MarketBase is StoaFixture {
 
     /// @dev A realistic order: 2 vCPU, 4 GiB, 10 GiB disk, any region, $100 deposit, auto-reopen.
     function _params() internal pure returns (IMarket.OrderParams memory p) {
-        p.resources = IMarket.Resources({
-            cpuMillis: 2000,
-            memoryMiB: 4096,
-            storageMiB: 10_240,
-            gpus: 0,
-            gpuModel: bytes32(0)
-        });
+        p.resources =
+            IMarket.Resources({ cpuMillis: 2000, memoryMiB: 4096, storageMiB: 10_240, gpus: 0, gpuModel: bytes32(0) });
         p.regionMask = 0;
         p.maxPricePerSecond = MAX_PRICE;
         p.deposit = DEPOSIT;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import { Vm } from "@prb/test/Vm.sol";
 
 import { ProviderRegistry } from "../src/ProviderRegistry.sol";
@@ -123,9 +124,7 @@ contract MarketLeasesTest is MarketBase {
     }
 
     /// @dev Never more than the escrow; exactly the accrual while it lasts.
-    function testFuzz_settle_neverPaysMoreThanEscrow(uint64 price, uint64 deposit, uint32[4] memory steps)
-        public
-    {
+    function testFuzz_settle_neverPaysMoreThanEscrow(uint64 price, uint64 deposit, uint32[4] memory steps) public {
         price = uint64(_bound(price, 1, 1e12));
         uint256 minDeposit = uint256(price) * 60 / PRICE_SCALE;
         deposit = uint64(_bound(deposit, minDeposit == 0 ? 1 : minDeposit, 1e12));
@@ -155,9 +154,7 @@ contract MarketLeasesTest is MarketBase {
 
     function test_settle_revertsOnInactiveLease() public {
         uint256 unknown = market.leaseIdOf(3, 0);
-        vm.expectRevert(
-            abi.encodeWithSelector(IMarket.MarketLeaseNotActive.selector, unknown, IMarket.LeaseState.None)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketLeaseNotActive.selector, unknown, IMarket.LeaseState.None));
         market.settle(unknown);
 
         (, uint256 leaseId) = _leased(PRICE);
@@ -209,7 +206,8 @@ contract MarketLeasesTest is MarketBase {
         assertEq(logs[1].topics[1], bytes32(leaseId));
         assertEq(logs[1].topics[2], bytes32(orderId));
         assertEq(logs[1].topics[3], bytes32(uint256(uint160(provider))));
-        assertEq(logs[1].data, abi.encode(IMarket.CloseReason.TenantClosed, bytes32("done"), refund));
+        bytes32 note = "done";
+        assertEq(logs[1].data, abi.encode(IMarket.CloseReason.TenantClosed, note, refund));
         assertEq(logs[2].emitter, address(credits));
 
         assertEq(credits.balanceOf(tenant), tenantBefore + refund);
@@ -358,7 +356,9 @@ contract MarketLeasesTest is MarketBase {
             leaseId, orderId, provider, IMarket.CloseReason.FaultReportedByTenant, "unreachable", 0
         );
         vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.OrderReopened(orderId, 1, uint64(DEPOSIT - owed), uint40(block.timestamp + BID_WINDOW));
+        emit IMarket.OrderReopened(
+            orderId, 1, SafeCast.toUint64(DEPOSIT - owed), SafeCast.toUint40(block.timestamp + BID_WINDOW)
+        );
         vm.prank(tenant);
         market.reportFault(leaseId, "unreachable");
 

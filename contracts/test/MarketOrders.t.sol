@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import { Credits } from "../src/Credits.sol";
 import { Market } from "../src/Market.sol";
@@ -53,7 +54,7 @@ contract MarketOrdersTest is MarketBase {
 
     function test_createOrder_storesOrderAndEscrowsDeposit() public {
         IMarket.OrderParams memory p = _params();
-        p.regionMask = uint32((1 << EU_WEST) | (1 << US_WEST));
+        p.regionMask = EU_WEST_MASK | US_WEST_MASK;
         uint256 tenantBefore = credits.balanceOf(tenant);
 
         uint256 orderId = _createOrder(tenant, p);
@@ -85,7 +86,7 @@ contract MarketOrdersTest is MarketBase {
         IMarket.OrderParams memory p = _params();
         p.resources.gpus = 2;
         p.resources.gpuModel = "A100";
-        p.regionMask = uint32(1 << EU_WEST);
+        p.regionMask = EU_WEST_MASK;
         p.autoReopen = false;
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.OrderCreated(
@@ -140,10 +141,11 @@ contract MarketOrdersTest is MarketBase {
 
     function test_createOrder_eventForUriLengthsAroundWordBoundaries() public {
         uint256[6] memory lengths = [uint256(0), 1, 31, 32, 33, 64];
+        bytes memory alphabet = "abcdefghijklmnopqrstuvwxyz";
         for (uint256 i; i < lengths.length; ++i) {
             bytes memory uri = new bytes(lengths[i]);
             for (uint256 j; j < uri.length; ++j) {
-                uri[j] = bytes1(uint8(0x61 + j % 26));
+                uri[j] = alphabet[j % 26];
             }
             IMarket.OrderParams memory p = _params();
             p.manifestUri = string(uri);
@@ -320,9 +322,7 @@ contract MarketOrdersTest is MarketBase {
 
     function test_bid_revertsAboveMaxPrice() public {
         uint256 orderId = _createOrder();
-        vm.expectRevert(
-            abi.encodeWithSelector(IMarket.MarketBidAbovePrice.selector, orderId, MAX_PRICE + 1, MAX_PRICE)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketBidAbovePrice.selector, orderId, MAX_PRICE + 1, MAX_PRICE));
         _bid(provider, orderId, MAX_PRICE + 1);
     }
 
@@ -358,12 +358,10 @@ contract MarketOrdersTest is MarketBase {
 
     function test_bid_revertsOutsideRegionMask() public {
         IMarket.OrderParams memory p = _params();
-        p.regionMask = uint32(1 << EU_WEST);
+        p.regionMask = EU_WEST_MASK;
         uint256 orderId = _createOrder(tenant, p);
         _bid(provider, orderId, PRICE); // EU_WEST: allowed
-        vm.expectRevert(
-            abi.encodeWithSelector(IMarket.MarketRegionNotAllowed.selector, orderId, US_WEST, uint32(1 << EU_WEST))
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketRegionNotAllowed.selector, orderId, US_WEST, EU_WEST_MASK));
         _bid(provider3, orderId, PRICE);
     }
 
@@ -376,9 +374,7 @@ contract MarketOrdersTest is MarketBase {
         IMarket.OrderParams memory p = _params();
         p.regionMask = type(uint32).max;
         uint256 masked = _createOrder(tenant, p);
-        vm.expectRevert(
-            abi.encodeWithSelector(IMarket.MarketRegionNotAllowed.selector, masked, 40, type(uint32).max)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketRegionNotAllowed.selector, masked, 40, type(uint32).max));
         _bid(farAway, masked, PRICE);
     }
 
@@ -620,7 +616,7 @@ contract MarketOrdersTest is MarketBase {
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.LeaseSettled(leaseId, owed, DEPOSIT - owed);
         vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.OrderToppedUp(orderId, tenant, 1e6, uint64(DEPOSIT - owed + 1e6));
+        emit IMarket.OrderToppedUp(orderId, tenant, 1e6, SafeCast.toUint64(DEPOSIT - owed + 1e6));
         vm.prank(tenant);
         market.topUp(orderId, 1e6);
         assertEq(uint256(market.getLease(leaseId).earned), owed);
@@ -684,7 +680,7 @@ contract MarketOrdersTest is MarketBase {
         _fundCredits(tenant, room + 1);
         vm.expectRevert(abi.encodeWithSelector(IMarket.MarketEscrowOverflow.selector, orderId, escrowNow, room + 1));
         vm.prank(tenant);
-        market.topUp(orderId, uint64(room + 1));
+        market.topUp(orderId, SafeCast.toUint64(room + 1));
     }
 
     function test_topUp_revertsWithoutCredits() public {
@@ -740,6 +736,11 @@ contract MarketOrdersTest is MarketBase {
                                 PARAMETERS
     //////////////////////////////////////////////////////////////*/
 
+    /// @dev A parameter's name as the events and errors carry it.
+    function _name(bytes32 name) internal pure returns (bytes32) {
+        return name;
+    }
+
     function test_setWatcher() public {
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.WatcherSet(stranger, true);
@@ -759,7 +760,7 @@ contract MarketOrdersTest is MarketBase {
         emit IMarket.ParameterUpdated("maxBidsPerOrder", 32, 255);
         market.setMaxBidsPerOrder(255);
         assertEq(uint256(market.maxBidsPerOrder()), 255);
-        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, bytes32("maxBidsPerOrder"), 0));
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, _name("maxBidsPerOrder"), 0));
         market.setMaxBidsPerOrder(0);
     }
 
@@ -772,9 +773,9 @@ contract MarketOrdersTest is MarketBase {
         assertEq(uint256(market.minBidWindow()), 10);
         assertEq(uint256(market.maxBidWindow()), 10);
 
-        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, bytes32("minBidWindow"), 0));
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, _name("minBidWindow"), 0));
         market.setBidWindowBounds(0, 10);
-        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, bytes32("maxBidWindow"), 9));
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, _name("maxBidWindow"), 9));
         market.setBidWindowBounds(10, 9);
     }
 
@@ -784,7 +785,7 @@ contract MarketOrdersTest is MarketBase {
         market.setMinDepositSeconds(30 days);
         assertEq(uint256(market.minDepositSeconds()), 30 days);
         vm.expectRevert(
-            abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, bytes32("minDepositSeconds"), 30 days + 1)
+            abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, _name("minDepositSeconds"), 30 days + 1)
         );
         market.setMinDepositSeconds(30 days + 1);
     }
@@ -794,7 +795,7 @@ contract MarketOrdersTest is MarketBase {
         emit IMarket.ParameterUpdated("faultQuorum", 1, 3);
         market.setFaultQuorum(3);
         assertEq(uint256(market.faultQuorum()), 3);
-        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, bytes32("faultQuorum"), 0));
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, _name("faultQuorum"), 0));
         market.setFaultQuorum(0);
     }
 
@@ -803,9 +804,7 @@ contract MarketOrdersTest is MarketBase {
         emit IMarket.ParameterUpdated("faultSlashBps", 1_000, 10_000);
         market.setFaultSlashBps(10_000);
         assertEq(uint256(market.faultSlashBps()), 10_000);
-        vm.expectRevert(
-            abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, bytes32("faultSlashBps"), 10_001)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketInvalidParameter.selector, _name("faultSlashBps"), 10_001));
         market.setFaultSlashBps(10_001);
     }
 
@@ -893,7 +892,7 @@ contract MarketOrdersTest is MarketBase {
         uint256 orderSlot = _mappingSlot(orderId, 3);
         IMarket.Order memory o = market.getOrder(orderId);
         uint256 word0 = uint256(vm.load(address(market), bytes32(orderSlot)));
-        assertEq(address(uint160(word0)), o.tenant);
+        assertEq(address(SafeCast.toUint160(word0 & type(uint160).max)), o.tenant);
         assertEq((word0 >> 160) & 0xff, 1); // autoReopen
         assertEq((word0 >> 176) & 0xffffffff, uint256(o.bestBidProvider));
         assertEq((word0 >> 208) & 0xffffffffff, uint256(o.bidDeadline));
@@ -907,7 +906,7 @@ contract MarketOrdersTest is MarketBase {
         uint256 leaseSlot = _mappingSlot(leaseId, 5);
         IMarket.Lease memory l = market.getLease(leaseId);
         uint256 lease0 = uint256(vm.load(address(market), bytes32(leaseSlot)));
-        assertEq(address(uint160(lease0)), l.provider);
+        assertEq(address(SafeCast.toUint160(lease0 & type(uint160).max)), l.provider);
         assertEq(lease0 >> 160, uint256(l.pricePerSecond));
         uint256 lease1 = uint256(vm.load(address(market), bytes32(leaseSlot + 1)));
         assertEq(lease1 & 0xffffffffff, uint256(l.startedAt));

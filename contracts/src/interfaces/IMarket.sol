@@ -269,7 +269,7 @@ interface IMarket is IMarketStats {
 
     /// @notice Books the lease's accrual since its last settle: `price * elapsed` (exact, with dust)
     /// moves from the order's escrow to the lease's earnings. Anyone may call it.
-    /// @dev When the escrow cannot cover the accrual, the provider gets what is left and the lease
+    /// @dev When the accrual uses the escrow up (or more), the provider gets what is left and the lease
     /// closes with `InsufficientFunds` (the order closes). Emits `LeaseSettled` when time has passed.
     function settle(uint256 leaseId) external;
 
@@ -341,10 +341,16 @@ interface IMarket is IMarketStats {
     function isWatcher(address account) external view returns (bool);
     /// @notice Whether `watcher` already reported the lease.
     function hasReported(uint256 leaseId, address watcher) external view returns (bool);
+    /// @notice The most bids an order takes per round (default 32).
     function maxBidsPerOrder() external view returns (uint8);
+    /// @notice The shortest bid window an order may ask for, in seconds (default 1).
     function minBidWindow() external view returns (uint32);
+    /// @notice The longest bid window an order may ask for, in seconds (default 1 day).
     function maxBidWindow() external view returns (uint32);
+    /// @notice Seconds at its maximum price an order's deposit must cover (default 60).
     function minDepositSeconds() external view returns (uint32);
+    /// @notice Distinct watcher reports that confirm a fault (default 1).
     function faultQuorum() external view returns (uint8);
+    /// @notice Share of the provider's bonded stake slashed per confirmed fault, in bps (default 1_000).
     function faultSlashBps() external view returns (uint16);
 }

@@ -72,9 +72,9 @@ contract MarketHandler is HandlerBase {
         p.resources = IMarket.Resources({ cpuMillis: 1000, memoryMiB: 1024, storageMiB: 1024, gpus: 0, gpuModel: 0 });
         p.maxPricePerSecond = uint64(_bound(priceSeed, 1, 1e9)); // up to $3.6/h
         uint256 minDeposit = uint256(p.maxPricePerSecond) * market.minDepositSeconds() / 1e6;
-        // From the minimum (runs out in about a minute) to ~3 days at the maximum price.
-        p.deposit = uint64(_bound(depositSeed, minDeposit == 0 ? 1 : minDeposit, minDeposit * 4_000 + 1));
-        p.bidWindow = uint32(_bound(windowSeed, 1, 2 hours));
+        // From the minimum (a minute at the maximum price) to ten hours: escrows do run out.
+        p.deposit = uint64(_bound(depositSeed, minDeposit == 0 ? 1 : minDeposit, minDeposit * 600 + 1));
+        p.bidWindow = uint32(_bound(windowSeed, 1 minutes, 6 hours));
         // Mostly any region; sometimes only the providers' region 8, sometimes only region 2.
         uint256 maskChoice = maskSeed % 4;
         p.regionMask = maskChoice == 0 ? uint32(1 << 8) : maskChoice == 1 ? uint32(1 << 2) : 0;
@@ -90,47 +90,60 @@ contract MarketHandler is HandlerBase {
 
     function bid(uint256 providerSeed, uint256 orderSeed, uint256 priceSeed, uint256 timeSeed) external {
         _warp(timeSeed);
-        if (_orderIds.length == 0) return;
-        uint256 orderId = _orderIds[orderSeed % _orderIds.length];
+        (bool found, uint256 orderId) = _openOrder(orderSeed, true);
+        if (!found) return;
         IMarket.Order memory o = market.getOrder(orderId);
-        if (o.state != IMarket.OrderState.Open || block.timestamp > o.bidDeadline) return;
-        address provider = _providers[providerSeed % _providers.length];
-        if (!registry.isActive(provider)) return;
         uint64 price = uint64(_bound(priceSeed, 1, o.maxPricePerSecond));
-        vm.prank(provider);
-        try market.bid(orderId, price) {
-            ++calls["bid"];
-        } catch {
-            ++calls["bid.rejected"]; // region, repeat bid, previous provider, bid cap: expected refusals
+        // The first provider (from the seed on) whose bid the market takes; refusals must be the
+        // expected ones.
+        for (uint256 i; i < _providers.length; ++i) {
+            address provider = _providers[(providerSeed % _providers.length + i) % _providers.length];
+            if (!registry.isActive(provider)) continue;
+            vm.prank(provider);
+            try market.bid(orderId, price) {
+                ++calls["bid"];
+                return;
+            } catch (bytes memory reason) {
+                bytes4 selector = _selector(reason);
+                require(
+                    selector == IMarket.MarketRegionNotAllowed.selector || selector == IMarket.MarketAlreadyBid.selector
+                        || selector == IMarket.MarketPreviousProvider.selector
+                        || selector == IMarket.MarketTooManyBids.selector,
+                    "unexpected bid revert"
+                );
+                ++calls["bid.rejected"];
+            }
         }
     }
 
     function acceptBid(uint256 orderSeed, uint256 providerSeed, uint256 timeSeed) external {
         _warp(timeSeed);
-        if (_orderIds.length == 0) return;
-        uint256 orderId = _orderIds[orderSeed % _orderIds.length];
-        IMarket.Order memory o = market.getOrder(orderId);
-        if (o.state != IMarket.OrderState.Open) return;
-        // Prefer a provider that bid this round.
-        for (uint256 i; i < _providers.length; ++i) {
-            address provider = _providers[(providerSeed % _providers.length + i) % _providers.length];
-            uint32 id = registry.getProvider(provider).id;
-            IMarket.Bid memory b = market.getBid(orderId, id);
-            if (b.price == 0 || b.round != o.round || !registry.isActive(provider)) continue;
-            vm.prank(o.tenant);
-            uint256 leaseId = market.acceptBid(orderId, provider);
-            _leaseIds.push(leaseId);
-            ++calls["acceptBid"];
-            return;
+        uint256 count = _orderIds.length;
+        // The first open order (from the seed on) with a bid this round from a still active provider.
+        for (uint256 k; k < count; ++k) {
+            uint256 orderId = _orderIds[(orderSeed % count + k) % count];
+            IMarket.Order memory o = market.getOrder(orderId);
+            if (o.state != IMarket.OrderState.Open || o.bidCount == 0) continue;
+            for (uint256 i; i < _providers.length; ++i) {
+                address provider = _providers[(providerSeed % _providers.length + i) % _providers.length];
+                IMarket.Bid memory b = market.getBid(orderId, registry.getProvider(provider).id);
+                if (b.price == 0 || b.round != o.round || !registry.isActive(provider)) continue;
+                vm.prank(o.tenant);
+                uint256 leaseId = market.acceptBid(orderId, provider);
+                _leaseIds.push(leaseId);
+                ++calls["acceptBid"];
+                return;
+            }
         }
     }
 
     function acceptBestBid(uint256 orderSeed, uint256 timeSeed) external {
         _warp(timeSeed);
-        if (_orderIds.length == 0) return;
-        uint256 orderId = _orderIds[orderSeed % _orderIds.length];
+        (bool found, uint256 orderId) = _openOrder(orderSeed, false);
+        if (!found) return;
         IMarket.Order memory o = market.getOrder(orderId);
-        if (o.state != IMarket.OrderState.Open || !o.autoReopen || o.bestBidProvider == 0) return;
+        if (!o.autoReopen || o.bestBidProvider == 0) return;
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp <= o.bidDeadline) vm.warp(uint256(o.bidDeadline) + 1);
         if (!registry.isActive(registry.providerAddress(o.bestBidProvider))) return;
         uint256 leaseId = market.acceptBestBid(orderId);
@@ -160,7 +173,7 @@ contract MarketHandler is HandlerBase {
             ++calls["topUp"];
         } catch (bytes memory reason) {
             // Only refusal expected: the settle inside used up the escrow (the call reverts whole).
-            require(bytes4(reason) == IMarket.MarketEscrowExhausted.selector, "unexpected topUp revert");
+            require(_selector(reason) == IMarket.MarketEscrowExhausted.selector, "unexpected topUp revert");
             ++calls["topUp.exhausted"];
         }
     }
@@ -176,15 +189,17 @@ contract MarketHandler is HandlerBase {
         vm.prank(caller);
         market.closeLease(leaseId, "handler");
         ghostRefunded[orderId] += credits.balanceOf(tenant) - before;
-        ++calls[byTenant ? bytes32("closeLease.tenant") : bytes32("closeLease.provider")];
+        if (byTenant) ++calls["closeLease.tenant"];
+        else ++calls["closeLease.provider"];
     }
 
     function cancelOrder(uint256 orderSeed, uint256 timeSeed) external {
         _warp(timeSeed);
-        if (_orderIds.length == 0) return;
-        uint256 orderId = _orderIds[orderSeed % _orderIds.length];
+        // Tenants cancel now and then, not at every chance: orders must live to be leased.
+        if (orderSeed % 3 != 0) return;
+        (bool found, uint256 orderId) = _openOrder(orderSeed / 3, false);
+        if (!found) return;
         IMarket.Order memory o = market.getOrder(orderId);
-        if (o.state != IMarket.OrderState.Open) return;
         uint256 before = credits.balanceOf(o.tenant);
         vm.prank(o.tenant);
         market.cancelOrder(orderId);
@@ -194,24 +209,25 @@ contract MarketHandler is HandlerBase {
 
     function reportFault(uint256 leaseSeed, uint256 reporterSeed, uint256 timeSeed) external {
         _warp(timeSeed);
-        (bool found, uint256 leaseId) = _activeLease(leaseSeed);
+        // One in four reports comes from the tenant, the rest from watchers, who pile onto a lease
+        // already reported when there is one (so the quorum of 2 is reached).
+        bool byTenant = reporterSeed % 4 == 0;
+        (bool found, uint256 leaseId) = byTenant ? (false, 0) : _reportedLease();
+        if (!found) (found, leaseId) = _activeLease(leaseSeed);
         if (!found) return;
         uint256 orderId = leaseId >> 32;
         address tenant = market.getOrder(orderId).tenant;
-        // One in four reports comes from the tenant, the rest from watchers.
-        bool byTenant = reporterSeed % 4 == 0;
         address reporter = byTenant ? tenant : _watchers[(reporterSeed / 4) % _watchers.length];
         if (!byTenant && market.hasReported(leaseId, reporter)) return;
         uint256 before = credits.balanceOf(tenant);
         vm.prank(reporter);
         market.reportFault(leaseId, "handler");
         ghostRefunded[orderId] += credits.balanceOf(tenant) - before;
-        ++calls[byTenant ? bytes32("reportFault.tenant") : bytes32("reportFault.watcher")];
+        if (byTenant) ++calls["reportFault.tenant"];
+        else ++calls["reportFault.watcher"];
     }
 
-    function withdrawEarnings(uint256 providerSeed, uint256 leaseSeed, uint256 countSeed, uint256 timeSeed)
-        external
-    {
+    function withdrawEarnings(uint256 providerSeed, uint256 leaseSeed, uint256 countSeed, uint256 timeSeed) external {
         _warp(timeSeed);
         address provider = _providers[providerSeed % _providers.length];
         // Up to three of the provider's leases, active or closed.
@@ -244,7 +260,7 @@ contract MarketHandler is HandlerBase {
     }
 
     function warp(uint256 secondsSeed) external {
-        vm.warp(block.timestamp + _bound(secondsSeed, 1, 12 hours));
+        vm.warp(block.timestamp + _bound(secondsSeed, 1, 8 hours));
         ++calls["warp"];
     }
 
@@ -268,10 +284,42 @@ contract MarketHandler is HandlerBase {
                                  INTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Moves time by 0 to 3 hours (a third of the calls stay in the same second).
+    /// @dev Moves time by 0 to 10 minutes (a third of the calls stay in the same second); the `warp`
+    /// action makes the long jumps that run escrows out.
     function _warp(uint256 timeSeed) internal {
         if (timeSeed % 3 == 0) return;
-        vm.warp(block.timestamp + _bound(timeSeed, 1, 3 hours));
+        vm.warp(block.timestamp + _bound(timeSeed, 1, 10 minutes));
+    }
+
+    /// @dev An open order picked from `seed`, if any; `biddable`: its bid window must still be open.
+    function _openOrder(uint256 seed, bool biddable) internal view returns (bool found, uint256 orderId) {
+        uint256 count = _orderIds.length;
+        for (uint256 i; i < count; ++i) {
+            orderId = _orderIds[(seed % count + i) % count];
+            IMarket.Order memory o = market.getOrder(orderId);
+            if (o.state != IMarket.OrderState.Open) continue;
+            // forge-lint: disable-next-line(block-timestamp)
+            if (biddable && block.timestamp > o.bidDeadline) continue;
+            return (true, orderId);
+        }
+        return (false, 0);
+    }
+
+    /// @dev The custom error selector at the start of revert data.
+    function _selector(bytes memory reason) internal pure returns (bytes4 selector) {
+        if (reason.length < 4) return bytes4(0);
+        assembly ("memory-safe") {
+            selector := mload(add(reason, 0x20))
+        }
+    }
+
+    /// @dev An active lease with a watcher report short of the quorum, if any.
+    function _reportedLease() internal view returns (bool found, uint256 leaseId) {
+        for (uint256 i; i < _leaseIds.length; ++i) {
+            IMarket.Lease memory l = market.getLease(_leaseIds[i]);
+            if (l.state == IMarket.LeaseState.Active && l.faultReports != 0) return (true, _leaseIds[i]);
+        }
+        return (false, 0);
     }
 
     /// @dev An active lease picked from `seed`, if any.
