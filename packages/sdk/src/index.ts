@@ -155,6 +155,7 @@ export {
 } from './actions/withdrawStake.ts'
 export { type CreateStoaClientParameters, createStoaClient, type StoaClient, stoaChain } from './client.ts'
 export { type StoaActions, stoaActions } from './decorator.ts'
+export { InsufficientStoaError } from './internal/allowance.ts'
 export { EventNotFoundError, type EventNotFoundErrorType } from './internal/logs.ts'
 export type { LeaseOutcome } from './internal/market.ts'
 export type { ProviderInfoInput } from './internal/provider.ts'

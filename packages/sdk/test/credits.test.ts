@@ -16,7 +16,13 @@ import {
 } from '@stoa/protocol'
 import type { Address } from 'viem'
 import { writeContract } from 'viem/actions'
-import { type BuyCreditsProgressEvent, buyCredits, getCreditBalance, issueCredits } from '../src/index.ts'
+import {
+  type BuyCreditsProgressEvent,
+  buyCredits,
+  getCreditBalance,
+  InsufficientStoaError,
+  issueCredits,
+} from '../src/index.ts'
 import { type Devnet, startDevnet } from './devnet.ts'
 
 let devnet: Devnet
@@ -181,9 +187,34 @@ describe('buyCredits', () => {
     )
   })
 
-  test('more STOA than the account holds: the token error is decoded', async () => {
+  test('more STOA than the account holds: refused before any transaction, no approval left behind', async () => {
+    const { alice } = devnet
+    const credits = alice.deployment.contracts.credits
+    const allowanceBefore = await devnet.chain.readContract({
+      address: alice.deployment.contracts.stoaToken,
+      abi: stoaTokenAbi,
+      functionName: 'allowance',
+      args: [alice.account.address, credits],
+    })
     await assert.rejects(
-      devnet.alice.buyCredits({ stoaAmount: parseStoa('1000000') }),
+      alice.buyCredits({ stoaAmount: parseStoa('1000000') }),
+      (error: unknown) =>
+        error instanceof InsufficientStoaError &&
+        error.needed === parseStoa('1000000') &&
+        error.shortMessage.includes('1000000 STOA is needed'),
+    )
+    const allowanceAfter = await devnet.chain.readContract({
+      address: alice.deployment.contracts.stoaToken,
+      abi: stoaTokenAbi,
+      functionName: 'allowance',
+      args: [alice.account.address, credits],
+    })
+    assert.equal(allowanceAfter, allowanceBefore)
+  })
+
+  test('more STOA than the account holds with a permit: the token error is decoded', async () => {
+    await assert.rejects(
+      devnet.alice.buyCredits({ stoaAmount: parseStoa('1000000'), authorization: 'permit' }),
       (error: unknown) =>
         error instanceof StoaContractError &&
         error.errorName === 'ERC20InsufficientBalance' &&

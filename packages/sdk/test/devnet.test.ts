@@ -30,7 +30,7 @@ import {
   fundDevnetAccounts,
   startAnvil,
   verifyStoaDeployment,
-} from './index.ts'
+} from '../src/devnet/index.ts'
 
 const anvils: AnvilInstance[] = []
 let scratch: string
