@@ -112,30 +112,46 @@ contract Market is IMarket, Ownable2Step {
 
     /// @inheritdoc IMarket
     function createOrder(OrderParams calldata p) external override returns (uint256 orderId) {
-        Config memory config = _config;
+        uint256 configWord = _configWord();
         uint32 bidWindow = p.bidWindow;
-        if (bidWindow < config.minBidWindow || bidWindow > config.maxBidWindow) {
-            revert MarketBidWindowOutOfRange(bidWindow, config.minBidWindow, config.maxBidWindow);
+        {
+            // casting to 'uint32' is safe because each keeps exactly its field's 32 bits
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint32 minWindow = uint32(configWord >> _C_MIN_BID_WINDOW);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint32 maxWindow = uint32(configWord >> _C_MAX_BID_WINDOW);
+            if (bidWindow < minWindow || bidWindow > maxWindow) {
+                revert MarketBidWindowOutOfRange(bidWindow, minWindow, maxWindow);
+            }
         }
         uint64 maxPrice = p.maxPricePerSecond;
         if (maxPrice == 0) revert MarketZeroMaxPrice();
         uint64 deposit = p.deposit;
-        uint256 minDeposit = uint256(maxPrice) * config.minDepositSeconds / PRICE_SCALE;
-        if (deposit == 0 || deposit < minDeposit) revert MarketDepositTooLow(deposit, minDeposit);
-        if (p.manifestHash == bytes32(0)) revert MarketZeroManifestHash();
-
-        orderId = config.nextOrderId;
-        // Overflow not possible: one id per transaction, 2^64 transactions are out of reach.
+        uint256 minDeposit;
+        // Overflow not possible: a uint64 price times a uint32 number of seconds is below 2^96.
         unchecked {
-            // casting to 'uint64' is safe because of the same bound
-            // forge-lint: disable-next-line(unsafe-typecast)
-            _config.nextOrderId = uint64(orderId + 1);
+            minDeposit = uint256(maxPrice) * ((configWord >> _C_MIN_DEPOSIT_SECONDS) & _MASK32) / PRICE_SCALE;
         }
-        // casting to 'uint40' is safe because now + a uint32 window fits 40 bits until the year 36812
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint40 bidDeadline = uint40(block.timestamp + bidWindow);
+        if (deposit == 0 || deposit < minDeposit) revert MarketDepositTooLow(deposit, minDeposit);
+        bytes32 manifestHash = p.manifestHash;
+        if (manifestHash == bytes32(0)) revert MarketZeroManifestHash();
+
+        orderId = configWord & _MASK64;
+        // Overflow not possible: nextOrderId is the word's low 64 bits and grows by one per
+        // transaction; 2^64 transactions are out of reach, so the increment never carries into
+        // maxBidsPerOrder.
+        unchecked {
+            _setConfigWord(configWord + 1);
+        }
+        uint40 bidDeadline;
+        // Overflow not possible, and casting to 'uint40' is safe: now + a uint32 window fits 40 bits
+        // until the year 36812.
+        unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            bidDeadline = uint40(block.timestamp + bidWindow);
+        }
         _writeNewOrder(
-            _orders[orderId], p.autoReopen, bidDeadline, p.manifestHash, deposit, maxPrice, p.regionMask, bidWindow
+            _orders[orderId], p.autoReopen, bidDeadline, manifestHash, deposit, maxPrice, p.regionMask, bidWindow
         );
         _emitOrderCreated(orderId, p, bidDeadline);
         credits.escrow(msg.sender, deposit);
@@ -209,7 +225,8 @@ contract Market is IMarket, Ownable2Step {
         if (state == OrderState.Leased) {
             uint256 leaseId = _leaseIdOf(orderId, order.round);
             Lease storage lease = _leases[leaseId];
-            if (_settle(leaseId, lease, order)) revert MarketEscrowExhausted(orderId, leaseId);
+            (bool exhausted,) = _settle(leaseId, lease, order, false);
+            if (exhausted) revert MarketEscrowExhausted(orderId, leaseId);
             activeEarned = lease.earned;
         } else if (state != OrderState.Open) {
             revert MarketOrderNotActive(orderId, state);
@@ -251,7 +268,7 @@ contract Market is IMarket, Ownable2Step {
         Lease storage lease = _leases[leaseId];
         LeaseState state = lease.state;
         if (state != LeaseState.Active) revert MarketLeaseNotActive(leaseId, state);
-        _settle(leaseId, lease, _orders[leaseId >> 32]);
+        _settle(leaseId, lease, _orders[leaseId >> 32], false);
     }
 
     /// @inheritdoc IMarket
@@ -267,8 +284,9 @@ contract Market is IMarket, Ownable2Step {
         else revert MarketNotLeaseParty(leaseId, msg.sender);
 
         // A settle that exhausts the escrow already closed the lease (InsufficientFunds).
-        if (_settle(leaseId, lease, order)) return;
-        uint256 refund = _endLease(leaseId, lease, order, reason, note);
+        (bool exhausted, uint256 settled) = _settle(leaseId, lease, order, true);
+        if (exhausted) return;
+        uint256 refund = _endLease(leaseId, lease, order, reason, note, settled);
         if (refund != 0) credits.release(tenant, refund);
     }
 
@@ -279,57 +297,38 @@ contract Market is IMarket, Ownable2Step {
         if (state != LeaseState.Active) revert MarketLeaseNotActive(leaseId, state);
         Order storage order = _orders[leaseId >> 32];
         address tenant = order.tenant;
-
-        if (msg.sender == tenant) {
-            if (_settle(leaseId, lease, order)) return;
-            emit FaultReported(leaseId, msg.sender, true, lease.faultReports, evidence);
-            uint256 tenantRefund = _endLease(leaseId, lease, order, CloseReason.FaultReportedByTenant, evidence);
-            if (tenantRefund != 0) credits.release(tenant, tenantRefund);
-            return;
-        }
-
-        address provider = lease.provider;
-        if (!isWatcher[msg.sender] || msg.sender == provider) revert MarketNotReporter(leaseId, msg.sender);
-        if (hasReported[leaseId][msg.sender]) revert MarketAlreadyReported(leaseId, msg.sender);
-        // The lease ran out of escrow: it closed for that reason and there is nothing left to report.
-        if (_settle(leaseId, lease, order)) return;
-
-        hasReported[leaseId][msg.sender] = true;
-        uint8 reports;
-        // Overflow not possible: every report that reaches the quorum (<= 255) closes the lease, so an
-        // active lease holds fewer than 255 reports.
-        unchecked {
-            reports = lease.faultReports + 1;
-        }
-        lease.faultReports = reports;
-        emit FaultReported(leaseId, msg.sender, false, reports, evidence);
-
-        Config memory config = _config;
-        if (reports < config.faultQuorum) return;
-
-        uint256 slashAmount = registry.stakeOf(provider) * config.faultSlashBps / _BPS;
-        uint256 refund = _endLease(leaseId, lease, order, CloseReason.FaultConfirmed, evidence);
-        // Called even for a zero amount: the registry counts the fault (and jails repeat offenders).
-        uint256 slashed = registry.slash(provider, slashAmount, msg.sender, evidence);
-        emit FaultConfirmed(leaseId, provider, slashed, evidence);
+        uint256 refund = msg.sender == tenant
+            ? _reportByTenant(leaseId, lease, order, evidence)
+            : _reportByWatcher(leaseId, lease, order, evidence);
         if (refund != 0) credits.release(tenant, refund);
     }
 
     /// @inheritdoc IMarket
     function withdrawEarnings(uint256[] calldata leaseIds) external override returns (uint256 amount) {
         uint256 count = leaseIds.length;
+        uint256 completions;
         for (uint256 i; i < count; ++i) {
             uint256 leaseId = leaseIds[i];
             Lease storage lease = _leases[leaseId];
             if (lease.provider != msg.sender) revert MarketNotLeaseProvider(leaseId, msg.sender);
-            if (lease.state == LeaseState.Active) _settle(leaseId, lease, _orders[leaseId >> 32]);
+            if (lease.state == LeaseState.Active) _settle(leaseId, lease, _orders[leaseId >> 32], false);
             uint256 earned = lease.earned;
             if (earned != 0) {
                 lease.earned = 0;
                 amount += earned;
                 emit EarningsWithdrawn(leaseId, msg.sender, earned);
             }
+            // A completed lease enters `leasesCompleted` here, once: the close left the provider's
+            // stats slot alone (see IMarketStats); the mark shares the lease slot read just above.
+            if (lease.state == LeaseState.Closed && !lease.completionCounted && _isCompletion(lease.reason)) {
+                lease.completionCounted = true;
+                ++completions;
+            }
         }
+        // casting to 'uint32' is safe because completions <= leaseIds.length, and 2^32 lease ids of
+        // calldata (128 GiB) cannot be sent; the checked addition reverts rather than wrap the counter
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (completions != 0) _stats[msg.sender].leasesCompleted += uint32(completions);
         if (amount != 0) credits.payout(msg.sender, amount);
     }
 
@@ -496,6 +495,12 @@ contract Market is IMarket, Ownable2Step {
         return (orderId << 32) | round;
     }
 
+    /// @dev Whether a lease that closed for `reason` completed: the tenant ended it or it used its
+    /// escrow up. Completions count in `leasesCompleted`, the other reasons in their own counters.
+    function _isCompletion(CloseReason reason) private pure returns (bool) {
+        return reason == CloseReason.TenantClosed || reason == CloseReason.InsufficientFunds;
+    }
+
     /// @dev Writes a new order's three slots whole (see PACKED STORAGE WORDS).
     function _writeNewOrder(
         Order storage order,
@@ -524,11 +529,11 @@ contract Market is IMarket, Ownable2Step {
     }
 
     /// @dev Emits `OrderCreated` by copying the calldata tuple: its ABI encoding is the event's data
-    /// with `bidWindow` replaced by `bidDeadline` (same member positions, same relative string
-    /// offset). Saves ~1.5k gas against Solidity re-encoding the struct and string. The members not
-    /// read elsewhere are checked for canonical encoding here (the others were read, hence checked, by
-    /// Solidity's decoder), so the log is exactly what `emit OrderCreated(...)` would produce; the
-    /// tests compare the two with `vm.expectEmit`.
+    /// after the tenant word, with `bidWindow` replaced by `bidDeadline` (same member positions) and
+    /// the string's offset moved one word on. Saves ~1.5k gas against Solidity re-encoding the struct
+    /// and string. The members not read elsewhere are checked for canonical encoding here (the others
+    /// were read, hence checked, by Solidity's decoder), so the log is exactly what
+    /// `emit OrderCreated(...)` would produce; the tests compare the two with `vm.expectEmit`.
     function _emitOrderCreated(uint256 orderId, OrderParams calldata p, uint40 bidDeadline) private {
         string calldata uri = p.manifestUri; // Solidity checks offset and length against calldatasize.
         bytes32 topic0 = OrderCreated.selector;
@@ -540,16 +545,64 @@ contract Market is IMarket, Ownable2Step {
             ) { revert(0, 0) }
             // Scratch memory past the free pointer, not kept: memory-safe.
             let ptr := mload(0x40)
-            calldatacopy(ptr, p, 0x180) // the 12 head words
-            mstore(add(ptr, 0x100), bidDeadline) // word 8: bidWindow -> bidDeadline
-            mstore(add(ptr, 0x140), 0x180) // word 10: the string's offset, canonical
+            mstore(ptr, caller()) // word 0: tenant
+            calldatacopy(add(ptr, 0x20), p, 0x180) // words 1-12: the tuple's 12 head words
+            mstore(add(ptr, 0x120), bidDeadline) // word 9: bidWindow -> bidDeadline
+            mstore(add(ptr, 0x160), 0x1a0) // word 11: the string's offset, canonical
             let length := uri.length
-            mstore(add(ptr, 0x180), length)
+            mstore(add(ptr, 0x1a0), length)
             let padded := and(add(length, 31), not(31))
-            if padded { mstore(add(ptr, add(0x180, padded)), 0)} // zero the last word's padding
-            calldatacopy(add(ptr, 0x1a0), uri.offset, length)
-            log3(ptr, add(0x1a0, padded), topic0, orderId, caller())
+            if padded { mstore(add(ptr, add(0x1a0, padded)), 0) } // zero the last word's padding
+            calldatacopy(add(ptr, 0x1c0), uri.offset, length)
+            log2(ptr, add(0x1c0, padded), topic0, orderId)
         }
+    }
+
+    /// @dev The tenant's fault report: the lease ends at once, without a slash. Makes no external call.
+    /// @return refund Escrow owed to the tenant (see `_endLease`).
+    function _reportByTenant(uint256 leaseId, Lease storage lease, Order storage order, bytes32 evidence)
+        private
+        returns (uint256 refund)
+    {
+        (bool exhausted, uint256 settled) = _settle(leaseId, lease, order, true);
+        // The lease ran out of escrow: it closed for that reason and there is nothing left to report.
+        if (exhausted) return 0;
+        emit FaultReported(leaseId, msg.sender, true, lease.faultReports, evidence);
+        return _endLease(leaseId, lease, order, CloseReason.FaultReportedByTenant, evidence, settled);
+    }
+
+    /// @dev A watcher's fault report: counted once per watcher; the report that reaches the quorum ends
+    /// the lease and slashes the provider (the registry's calls come after this market's effects).
+    /// @return refund Escrow owed to the tenant (see `_endLease`).
+    function _reportByWatcher(uint256 leaseId, Lease storage lease, Order storage order, bytes32 evidence)
+        private
+        returns (uint256 refund)
+    {
+        address provider = lease.provider;
+        if (!isWatcher[msg.sender] || msg.sender == provider) revert MarketNotReporter(leaseId, msg.sender);
+        if (hasReported[leaseId][msg.sender]) revert MarketAlreadyReported(leaseId, msg.sender);
+        uint8 reports;
+        // Overflow not possible: every report that reaches the quorum (<= 255) closes the lease, so an
+        // active lease holds fewer than 255 reports.
+        unchecked {
+            reports = lease.faultReports + 1;
+        }
+        Config memory config = _config;
+        bool confirmed = reports >= config.faultQuorum;
+        (bool exhausted, uint256 settled) = _settle(leaseId, lease, order, confirmed);
+        // The lease ran out of escrow: it closed for that reason and there is nothing left to report.
+        if (exhausted) return 0;
+
+        hasReported[leaseId][msg.sender] = true;
+        lease.faultReports = reports;
+        emit FaultReported(leaseId, msg.sender, false, reports, evidence);
+        if (!confirmed) return 0;
+
+        uint256 slashAmount = registry.stakeOf(provider) * config.faultSlashBps / _BPS;
+        refund = _endLease(leaseId, lease, order, CloseReason.FaultConfirmed, evidence, settled);
+        // Called even for a zero amount: the registry counts the fault (and jails repeat offenders).
+        uint256 slashed = registry.slash(provider, slashAmount, msg.sender, evidence);
+        emit FaultConfirmed(leaseId, provider, slashed, evidence);
     }
 
     /// @dev The order-side bid checks: open, within the bid window, 0 < price <= maximum.
@@ -589,18 +642,24 @@ contract Market is IMarket, Ownable2Step {
     /// since the last settle; whole credit units move from the order's escrow to the lease, the
     /// remainder carries as dust. When the escrow cannot cover the accrual (or is used up exactly),
     /// the lease gets all of it and closes with `InsufficientFunds`. Makes no external call.
+    /// One event per settle: `LeaseSettled` when the lease runs on, else the `LeaseClosed` that ends it
+    /// carries the amount (`settled`). `closing`: the caller ends the lease right after and passes
+    /// `paid` to `_endLease`, so this settle emits nothing.
     /// @return exhausted Whether the lease closed here.
-    function _settle(uint256 leaseId, Lease storage lease, Order storage order) private returns (bool exhausted) {
+    /// @return paid Credits this settle moved from escrow to the lease.
+    function _settle(uint256 leaseId, Lease storage lease, Order storage order, bool closing)
+        private
+        returns (bool exhausted, uint256 paid)
+    {
         uint256 leaseWord = _leaseWord(lease, 1);
         uint256 settledAt = (leaseWord >> _L1_SETTLED_AT) & _MASK40;
         // Nothing accrued within the block. (Validators' timestamp leeway only moves accrual by seconds.)
         // forge-lint: disable-next-line(block-timestamp)
-        if (block.timestamp == settledAt) return false;
+        if (block.timestamp == settledAt) return (false, 0);
 
         uint256 orderWord = _orderWord(order, 2);
         uint256 escrowBalance = orderWord & _MASK64;
         uint256 owedScaled;
-        uint256 paid;
         uint256 dust;
         uint256 escrowLeft;
         // Overflow and underflow not possible: settledAt is a past block timestamp, a uint64 price
@@ -625,18 +684,24 @@ contract Market is IMarket, Ownable2Step {
         }
         _setLeaseWord(lease, 1, leaseWord);
         _setOrderWord(order, 2, (orderWord & ~_MASK64) | escrowLeft);
-        emit LeaseSettled(leaseId, paid, escrowLeft);
-        if (exhausted) _endLease(leaseId, lease, order, CloseReason.InsufficientFunds, bytes32(0));
+        if (exhausted) _endLease(leaseId, lease, order, CloseReason.InsufficientFunds, bytes32(0), paid);
+        else if (!closing) emit LeaseSettled(leaseId, paid, escrowLeft);
     }
 
-    /// @dev Closes a settled lease, counts it in the provider's stats, and either reopens the order
-    /// (a provider close or a fault, `autoReopen`, escrow left) or closes it. Makes no external call:
-    /// the caller refunds the returned amount to the tenant after its own effects.
+    /// @dev Closes a settled lease, counts it in the provider's stats (a completion only later, in
+    /// `withdrawEarnings`), and either reopens the order (a provider close or a fault, `autoReopen`,
+    /// escrow left) or closes it. `settled` is what the settle just before moved (reported in
+    /// `LeaseClosed`). Makes no external call: the caller refunds the returned amount to the tenant
+    /// after its own effects.
     /// @return refund Escrow the order gave up (0 when it reopened), owed to the tenant.
-    function _endLease(uint256 leaseId, Lease storage lease, Order storage order, CloseReason reason, bytes32 note)
-        private
-        returns (uint256 refund)
-    {
+    function _endLease(
+        uint256 leaseId,
+        Lease storage lease,
+        Order storage order,
+        CloseReason reason,
+        bytes32 note,
+        uint256 settled
+    ) private returns (uint256 refund) {
         uint256 leaseWord = _leaseWord(lease, 1);
         _setLeaseWord(
             lease,
@@ -648,18 +713,19 @@ contract Market is IMarket, Ownable2Step {
         uint256 orderId = leaseId >> 32;
         uint256 orderWord = _orderWord(order, 2);
         uint256 escrowLeft = orderWord & _MASK64;
-        ProviderStats storage stats = _stats[provider];
 
-        if (reason == CloseReason.TenantClosed || reason == CloseReason.InsufficientFunds) {
-            ++stats.leasesCompleted;
-        } else {
+        // A completion is counted when the provider withdraws from the lease (`withdrawEarnings`),
+        // which saves the tenant's close the provider's cold stats slot (~5k gas). The other outcomes
+        // count here: they are rarer and the reopen writes more anyway.
+        if (!_isCompletion(reason)) {
+            ProviderStats storage stats = _stats[provider];
             if (reason == CloseReason.ProviderClosed) ++stats.closedByProvider;
             else if (reason == CloseReason.FaultReportedByTenant) ++stats.tenantFaultReports;
             else ++stats.confirmedFaults;
 
             uint256 orderWord0 = _orderWord(order, 0);
             if (escrowLeft != 0 && (orderWord0 >> _O0_AUTO_REOPEN) & 1 != 0) {
-                emit LeaseClosed(leaseId, orderId, provider, reason, note, 0);
+                emit LeaseClosed(leaseId, orderId, provider, reason, note, settled, 0);
                 _reopen(orderId, order, orderWord0, orderWord);
                 return 0;
             }
@@ -668,7 +734,7 @@ contract Market is IMarket, Ownable2Step {
         _setOrderWord(
             order, 2, (orderWord & ~(_MASK64 | (_MASK8 << _O2_STATE))) | (uint256(OrderState.Closed) << _O2_STATE)
         );
-        emit LeaseClosed(leaseId, orderId, provider, reason, note, refund);
+        emit LeaseClosed(leaseId, orderId, provider, reason, note, settled, refund);
     }
 
     /// @dev Starts the next bidding round of an order whose lease just ended: no bids, no best bid,
@@ -703,9 +769,10 @@ contract Market is IMarket, Ownable2Step {
 
     // The hot paths (createOrder, acceptBid, settle, close) read and write whole slots. Solidity writes
     // a struct member by member, a read-mask-write each (~200 gas per member after the first in a
-    // slot), which adds about 2k gas to a close. The offsets are IMarket.Order's and IMarket.Lease's
-    // layout (members packed from the low bits, in declaration order); `getOrder` and `getLease`
-    // decode the same slots with Solidity's layout and the unit tests compare field by field.
+    // slot), which adds about 2k gas to a close. The offsets are Config's, IMarket.Order's and
+    // IMarket.Lease's layout (members packed from the low bits, in declaration order); the parameter
+    // getters, `getOrder` and `getLease` decode the same slots with Solidity's layout and the unit
+    // tests compare field by field.
 
     uint256 private constant _MASK8 = 0xff;
     uint256 private constant _MASK24 = 0xffffff;
@@ -726,15 +793,32 @@ contract Market is IMarket, Ownable2Step {
     uint256 private constant _O2_BID_WINDOW = 160;
     uint256 private constant _O2_ROUND = 192;
     uint256 private constant _O2_STATE = 224;
+    // Config: nextOrderId (0) | maxBidsPerOrder (64) | minBidWindow (72) | maxBidWindow (104)
+    // | minDepositSeconds (136) | faultQuorum (168) | faultSlashBps (176)
+    uint256 private constant _C_MIN_BID_WINDOW = 72;
+    uint256 private constant _C_MAX_BID_WINDOW = 104;
+    uint256 private constant _C_MIN_DEPOSIT_SECONDS = 136;
     // Lease slot 0: provider (0) | pricePerSecond (160)
     uint256 private constant _L0_PRICE = 160;
     // Lease slot 1: startedAt (0) | settledAt (40) | earned (80) | dust (144) | state (168) | reason (176)
-    // | faultReports (184)
+    // | faultReports (184) | completionCounted (192)
     uint256 private constant _L1_SETTLED_AT = 40;
     uint256 private constant _L1_EARNED = 80;
     uint256 private constant _L1_DUST = 144;
     uint256 private constant _L1_STATE = 168;
     uint256 private constant _L1_REASON = 176;
+
+    function _configWord() private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(_config.slot)
+        }
+    }
+
+    function _setConfigWord(uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(_config.slot, word)
+        }
+    }
 
     function _orderWord(Order storage order, uint256 index) private view returns (uint256 word) {
         assembly ("memory-safe") {

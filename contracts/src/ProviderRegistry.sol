@@ -403,7 +403,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
     }
 
     /// @notice Public track record: leases won and completed (from the Market) and confirmed faults.
-    /// @dev Lease counters are zero while no market is set.
+    /// @dev Lease counters are zero while no market is set. The Market counts a completion when the
+    /// provider withdraws from the completed lease (see IMarketStats), so it lags until then.
     function statsOf(address provider)
         external
         view

@@ -256,7 +256,7 @@ contract CreditsTest is StoaFixture {
 
     function testFuzz_issue(address to, uint256 amount) public {
         vm.assume(to != address(0));
-        amount = _bound(amount, 1, type(uint128).max);
+        amount = _bound(amount, 1, type(uint120).max);
         vm.prank(issuer);
         credits.issue(to, amount, bytes32(0));
         assertEq(credits.balanceOf(to), amount);
@@ -282,12 +282,20 @@ contract CreditsTest is StoaFixture {
         credits.issue(address(0), 1, bytes32(0));
     }
 
-    function test_issue_aboveUint128_reverts() public {
-        _fundCredits(alice, type(uint128).max);
+    /// @dev The supply is a uint120 (so `redeemable` fits 120 bits next to the protocol flag).
+    function test_issue_aboveSupplyCap_reverts() public {
+        _fundCredits(alice, type(uint120).max);
         vm.prank(issuer);
-        // The supply would pass uint128: checked arithmetic panics with code 0x11.
+        // The supply would pass uint120: checked arithmetic panics with code 0x11.
         vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
         credits.issue(alice, 1, bytes32(0));
+    }
+
+    function test_issue_amountAboveUint120_reverts() public {
+        uint256 amount = uint256(type(uint120).max) + 1;
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 120, amount));
+        credits.issue(alice, amount, bytes32(0));
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -628,6 +636,51 @@ contract CreditsTest is StoaFixture {
         emit ProtocolSet(stranger, true);
         credits.setProtocol(stranger, true);
         assertTrue(credits.isProtocol(stranger));
+        vm.expectEmit(true, true, true, true, address(credits));
+        emit ProtocolSet(stranger, false);
+        credits.setProtocol(stranger, false);
+        assertFalse(credits.isProtocol(stranger));
+    }
+
+    /// @dev The flag shares the account's slot with its balances: setting it keeps them, and no
+    /// balance change (up to the supply cap, where a carry would reach the flag) touches it.
+    function testFuzz_protocolFlagAndBalancesShareTheSlot(uint256 amount) public {
+        amount = _bound(amount, 8, type(uint120).max);
+        // An account that already holds credits becomes a protocol contract: its balance stays.
+        address other = _makeAddr("other.protocol");
+        _fundCredits(other, 7);
+        credits.setProtocol(other, true);
+        assertEq(credits.balanceOf(other), 7);
+        vm.prank(other);
+        credits.release(alice, 7);
+
+        _fundCredits(alice, amount - 7);
+        vm.prank(protocol);
+        credits.escrow(alice, amount);
+        // The whole supply, earned, lands on the other protocol account: balance and redeemable at
+        // the cap, right below the flag.
+        vm.prank(protocol);
+        credits.payout(other, amount);
+        assertEq(credits.balanceOf(other), amount);
+        assertEq(credits.redeemableOf(other), amount);
+        assertTrue(credits.isProtocol(other));
+        assertTrue(credits.isProtocol(protocol));
+        assertEq(credits.balanceOf(protocol), 0);
+
+        // Revoking keeps the balances; the revoked account can no longer move credits.
+        credits.setProtocol(other, false);
+        assertFalse(credits.isProtocol(other));
+        assertEq(credits.balanceOf(other), amount);
+        assertEq(credits.redeemableOf(other), amount);
+        vm.prank(other);
+        vm.expectRevert(abi.encodeWithSelector(Credits.CreditsUnauthorizedProtocol.selector, other));
+        credits.release(alice, 1);
+
+        // The flag of the one still set stays; an account never set has none.
+        vm.prank(protocol);
+        credits.release(alice, 0);
+        assertTrue(credits.isProtocol(protocol));
+        assertFalse(credits.isProtocol(alice));
     }
 
     function test_roleSetters_zeroAddress_reverts() public {

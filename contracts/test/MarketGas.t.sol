@@ -36,6 +36,7 @@ contract MarketGasTest is MarketBase {
     uint256 internal leaseToWatch;
     uint256 internal leaseToDrop;
     uint256 internal orderToAutoAccept;
+    uint256 internal leaseToCollect;
 
     function setUp() public override {
         super.setUp();
@@ -51,6 +52,7 @@ contract MarketGasTest is MarketBase {
         market.closeLease(firstLease, bytes32(0));
         vm.prank(tenant);
         market.closeLease(secondLease, bytes32(0));
+        leaseToCollect = firstLease; // completed, its earnings and its completion not collected yet
 
         orderToAccept = _createOrder();
         _bid(provider2, orderToAccept, PRICE);
@@ -173,5 +175,13 @@ contract MarketGasTest is MarketBase {
         vm.prank(provider);
         market.withdrawEarnings(_leaseIds(leaseToSettle));
         _record("withdrawEarnings (1 active lease)");
+    }
+
+    /// @dev Where a completion is counted in `leasesCompleted` (moved out of the tenant's close).
+    function test_gas_withdrawEarningsCompletedLease() public {
+        vm.prank(provider);
+        market.withdrawEarnings(_leaseIds(leaseToCollect));
+        _record("withdrawEarnings (1 completed lease, counts it)");
+        assertTrue(market.getLease(leaseToCollect).completionCounted);
     }
 }

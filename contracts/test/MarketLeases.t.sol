@@ -91,11 +91,16 @@ contract MarketLeasesTest is MarketBase {
         (uint256 orderId, uint256 leaseId) = _leased(p, PRICE);
         vm.warp(block.timestamp + 2 hours);
 
-        vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.LeaseSettled(leaseId, 1e6, 0);
-        vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.LeaseClosed(leaseId, orderId, provider, IMarket.CloseReason.InsufficientFunds, bytes32(0), 0);
+        // One event: the settle that ends the lease reports its amount in LeaseClosed, not LeaseSettled.
+        vm.recordLogs();
         market.settle(leaseId);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].topics[0], IMarket.LeaseClosed.selector);
+        assertEq(logs[0].topics[1], bytes32(leaseId));
+        assertEq(logs[0].topics[2], bytes32(orderId));
+        assertEq(logs[0].topics[3], bytes32(uint256(uint160(provider))));
+        assertEq(logs[0].data, abi.encode(IMarket.CloseReason.InsufficientFunds, bytes32(0), uint256(1e6), uint256(0)));
 
         IMarket.Lease memory l = market.getLease(leaseId);
         assertEq(uint256(l.earned), 1e6);
@@ -105,8 +110,13 @@ contract MarketLeasesTest is MarketBase {
         IMarket.Order memory o = market.getOrder(orderId);
         assertEq(uint256(o.escrow), 0);
         assertEq(uint8(o.state), uint8(IMarket.OrderState.Closed)); // no reopen without escrow
-        assertEq(_stats(provider)[1], 1); // a lease that ran out counts as completed
         assertEq(market.currentLeaseId(orderId), 0);
+        // A lease that ran out is a completion, counted when the provider withdraws from it.
+        assertEq(_stats(provider)[1], 0);
+        vm.prank(provider);
+        market.withdrawEarnings(_leaseIds(leaseId));
+        assertEq(_stats(provider)[1], 1);
+        assertTrue(market.getLease(leaseId).completionCounted);
     }
 
     function test_settle_escrowUsedUpExactlyClosesLease() public {
@@ -198,17 +208,16 @@ contract MarketLeasesTest is MarketBase {
         market.closeLease(leaseId, "done");
         Vm.Log[] memory logs = vm.getRecordedLogs();
 
-        // LeaseSettled, LeaseClosed, then the credits Transfer of the refund; no OrderClosed.
-        assertEq(logs.length, 3);
-        assertEq(logs[0].topics[0], IMarket.LeaseSettled.selector);
-        assertEq(logs[0].data, abi.encode(uint256(1_000_000), refund));
-        assertEq(logs[1].topics[0], IMarket.LeaseClosed.selector);
-        assertEq(logs[1].topics[1], bytes32(leaseId));
-        assertEq(logs[1].topics[2], bytes32(orderId));
-        assertEq(logs[1].topics[3], bytes32(uint256(uint160(provider))));
+        // LeaseClosed (with the final settle's amount: no LeaseSettled), then the credits Transfer of
+        // the refund; no OrderClosed.
+        assertEq(logs.length, 2);
+        assertEq(logs[0].topics[0], IMarket.LeaseClosed.selector);
+        assertEq(logs[0].topics[1], bytes32(leaseId));
+        assertEq(logs[0].topics[2], bytes32(orderId));
+        assertEq(logs[0].topics[3], bytes32(uint256(uint160(provider))));
         bytes32 note = "done";
-        assertEq(logs[1].data, abi.encode(IMarket.CloseReason.TenantClosed, note, refund));
-        assertEq(logs[2].emitter, address(credits));
+        assertEq(logs[0].data, abi.encode(IMarket.CloseReason.TenantClosed, note, uint256(1_000_000), refund));
+        assertEq(logs[1].emitter, address(credits));
 
         assertEq(credits.balanceOf(tenant), tenantBefore + refund);
         assertEq(credits.balanceOf(address(market)), 1_000_000); // the provider's unwithdrawn earnings
@@ -221,8 +230,16 @@ contract MarketLeasesTest is MarketBase {
         assertEq(uint256(o.escrow), 0);
         uint32[5] memory s = _stats(provider);
         assertEq(s[0], 1);
-        assertEq(s[1], 1);
+        assertEq(s[1], 0); // the completion counts at the provider's withdrawal
         assertEq(s[2], 0);
+        assertFalse(l.completionCounted);
+
+        vm.prank(provider);
+        market.withdrawEarnings(_leaseIds(leaseId));
+        s = _stats(provider);
+        assertEq(s[0], 1);
+        assertEq(s[1], 1);
+        assertTrue(market.getLease(leaseId).completionCounted);
         (, uint256 completed,) = registry.statsOf(provider);
         assertEq(completed, 1);
     }
@@ -258,9 +275,9 @@ contract MarketLeasesTest is MarketBase {
         uint40 deadline = uint40(block.timestamp + BID_WINDOW);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.LeaseSettled(leaseId, 1_000_000, escrowLeft);
-        vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.LeaseClosed(leaseId, orderId, provider, IMarket.CloseReason.ProviderClosed, "maintenance", 0);
+        emit IMarket.LeaseClosed(
+            leaseId, orderId, provider, IMarket.CloseReason.ProviderClosed, "maintenance", 1_000_000, 0
+        );
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.OrderReopened(orderId, 1, escrowLeft, deadline);
         vm.prank(provider);
@@ -292,7 +309,7 @@ contract MarketLeasesTest is MarketBase {
         uint256 tenantBefore = credits.balanceOf(tenant);
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.LeaseClosed(
-            leaseId, orderId, provider, IMarket.CloseReason.ProviderClosed, bytes32(0), DEPOSIT - 1_000_000
+            leaseId, orderId, provider, IMarket.CloseReason.ProviderClosed, bytes32(0), 1_000_000, DEPOSIT - 1_000_000
         );
         vm.prank(provider);
         market.closeLease(leaseId, bytes32(0));
@@ -315,8 +332,8 @@ contract MarketLeasesTest is MarketBase {
         assertEq(credits.balanceOf(tenant), tenantBefore);
         assertEq(uint8(market.getOrder(orderId).state), uint8(IMarket.OrderState.Closed)); // no escrow: no reopen
         uint32[5] memory s = _stats(provider);
-        assertEq(s[1], 1);
-        assertEq(s[2], 0);
+        assertEq(s[1], 0); // a completion: counted at withdrawal
+        assertEq(s[2], 0); // not a provider close
     }
 
     function test_closeLease_revertsForStranger() public {
@@ -348,12 +365,10 @@ contract MarketLeasesTest is MarketBase {
         uint256 owed = _owed(PRICE, 30 minutes);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.LeaseSettled(leaseId, owed, DEPOSIT - owed);
-        vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.FaultReported(leaseId, tenant, true, 0, "unreachable");
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.LeaseClosed(
-            leaseId, orderId, provider, IMarket.CloseReason.FaultReportedByTenant, "unreachable", 0
+            leaseId, orderId, provider, IMarket.CloseReason.FaultReportedByTenant, "unreachable", owed, 0
         );
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.OrderReopened(
@@ -392,7 +407,15 @@ contract MarketLeasesTest is MarketBase {
         vm.expectEmit(true, true, true, true, address(market));
         emit IMarket.FaultReported(leaseId, watcher, false, 1, "probe failed x3");
         vm.expectEmit(true, true, true, true, address(market));
-        emit IMarket.LeaseClosed(leaseId, orderId, provider, IMarket.CloseReason.FaultConfirmed, "probe failed x3", 0);
+        emit IMarket.LeaseClosed(
+            leaseId,
+            orderId,
+            provider,
+            IMarket.CloseReason.FaultConfirmed,
+            "probe failed x3",
+            _owed(PRICE, 10 minutes),
+            0
+        );
         vm.expectEmit(true, true, true, true, address(registry));
         emit ProviderRegistry.ProviderSlashed(provider, slash, toReporter, slash - toReporter, "probe failed x3");
         vm.expectEmit(true, true, true, true, address(market));
@@ -417,7 +440,13 @@ contract MarketLeasesTest is MarketBase {
         market.setFaultQuorum(2);
         (uint256 orderId, uint256 leaseId) = _leased(PRICE);
         uint256 stake = registry.stakeOf(provider);
+        vm.warp(block.timestamp + 1 hours);
 
+        // Short of the quorum the lease runs on: its settle emits LeaseSettled as usual.
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.LeaseSettled(leaseId, 1_000_000, DEPOSIT - 1_000_000);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.FaultReported(leaseId, watcher, false, 1, "a");
         vm.prank(watcher);
         market.reportFault(leaseId, "a");
         IMarket.Lease memory l = market.getLease(leaseId);
@@ -430,6 +459,12 @@ contract MarketLeasesTest is MarketBase {
         market.reportFault(leaseId, "a again");
 
         vm.warp(block.timestamp + 1 minutes);
+        // The quorum ends the lease: the final settle's amount (the dust carried) is in LeaseClosed.
+        uint256 settled = _owed(PRICE, 1 hours + 1 minutes) - 1_000_000;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.FaultReported(leaseId, watcher2, false, 2, "b");
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.LeaseClosed(leaseId, orderId, provider, IMarket.CloseReason.FaultConfirmed, "b", settled, 0);
         vm.prank(watcher2);
         market.reportFault(leaseId, "b");
         l = market.getLease(leaseId);
@@ -611,6 +646,56 @@ contract MarketLeasesTest is MarketBase {
         vm.prank(provider);
         assertEq(market.withdrawEarnings(_leaseIds(leaseId)), 1e6);
         assertEq(uint8(market.getLease(leaseId).reason), uint8(IMarket.CloseReason.InsufficientFunds));
+    }
+
+    /// @dev leasesCompleted counts a completed lease once, at the first withdrawal that names it, also
+    /// when nothing is left to pay; active leases and the other close reasons do not count there.
+    function test_withdrawEarnings_countsEachCompletionOnce() public {
+        (, uint256 completedLease) = _leased(PRICE);
+        (, uint256 emptyLease) = _leased(PRICE);
+        (, uint256 droppedLease) = _leased(PRICE);
+        (, uint256 activeLease) = _leased(PRICE);
+        vm.prank(tenant);
+        market.closeLease(emptyLease, ""); // same second: earned nothing
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(tenant);
+        market.closeLease(completedLease, "");
+        vm.prank(provider);
+        market.closeLease(droppedLease, ""); // counted at the close, as closedByProvider
+        assertEq(_stats(provider)[1], 0);
+        assertEq(_stats(provider)[2], 1);
+
+        uint256[] memory ids = new uint256[](5);
+        (ids[0], ids[1], ids[2]) = (completedLease, completedLease, emptyLease);
+        (ids[3], ids[4]) = (droppedLease, activeLease);
+        vm.prank(provider);
+        assertEq(market.withdrawEarnings(ids), 3_000_000); // an hour each: completed, dropped, active
+        uint32[5] memory s = _stats(provider);
+        assertEq(s[0], 4);
+        assertEq(s[1], 2); // completedLease (listed twice) and emptyLease
+        assertEq(s[2], 1);
+        assertTrue(market.getLease(completedLease).completionCounted);
+        assertTrue(market.getLease(emptyLease).completionCounted);
+        assertFalse(market.getLease(droppedLease).completionCounted);
+        assertFalse(market.getLease(activeLease).completionCounted);
+
+        // Withdrawing again counts nothing more.
+        vm.prank(provider);
+        market.withdrawEarnings(ids);
+        assertEq(_stats(provider)[1], 2);
+    }
+
+    /// @dev A settle inside the withdrawal that uses the escrow up completes the lease: it counts in
+    /// the same call.
+    function test_withdrawEarnings_countsLeaseItsSettleCompleted() public {
+        IMarket.OrderParams memory p = _params();
+        p.deposit = 1e6;
+        (, uint256 leaseId) = _leased(p, PRICE);
+        vm.warp(block.timestamp + 3 hours);
+        vm.prank(provider);
+        market.withdrawEarnings(_leaseIds(leaseId));
+        assertEq(_stats(provider)[1], 1);
+        assertTrue(market.getLease(leaseId).completionCounted);
     }
 
     function test_withdrawEarnings_revertsForOthersLease() public {

@@ -229,6 +229,51 @@ contract MarketOrdersTest is MarketBase {
         _createOrder(tenant, p);
     }
 
+    /// @dev createOrder reads its bounds from the packed parameter word and bumps the order counter in
+    /// the same word: any owner setting is enforced exactly and the counter leaves its neighbours be.
+    function testFuzz_createOrder_readsParametersFromConfigWord(
+        uint32 minWindow,
+        uint32 maxWindow,
+        uint32 depositSeconds,
+        uint32 bidWindow
+    ) public {
+        minWindow = uint32(_bound(minWindow, 1, type(uint32).max));
+        maxWindow = uint32(_bound(maxWindow, minWindow, type(uint32).max));
+        depositSeconds = uint32(_bound(depositSeconds, 0, 30 days));
+        uint256 window = _bound(bidWindow, minWindow - 1, uint256(maxWindow) + 1);
+        if (window > type(uint32).max) window = type(uint32).max;
+        market.setBidWindowBounds(minWindow, maxWindow);
+        market.setMinDepositSeconds(depositSeconds);
+        market.setMaxBidsPerOrder(255);
+        market.setFaultQuorum(255);
+        market.setFaultSlashBps(10_000);
+
+        IMarket.OrderParams memory p = _params();
+        // casting to 'uint32' is safe because window was capped at type(uint32).max above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.bidWindow = uint32(window);
+        uint256 minDeposit = uint256(p.maxPricePerSecond) * depositSeconds / PRICE_SCALE;
+        bool accepted;
+        if (window < minWindow || window > maxWindow) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IMarket.MarketBidWindowOutOfRange.selector, window, minWindow, maxWindow)
+            );
+        } else if (p.deposit < minDeposit) {
+            vm.expectRevert(abi.encodeWithSelector(IMarket.MarketDepositTooLow.selector, p.deposit, minDeposit));
+        } else {
+            accepted = true;
+        }
+        _createOrder(tenant, p);
+
+        assertEq(market.nextOrderId(), accepted ? 2 : 1);
+        assertEq(uint256(market.maxBidsPerOrder()), 255);
+        assertEq(uint256(market.minBidWindow()), minWindow);
+        assertEq(uint256(market.maxBidWindow()), maxWindow);
+        assertEq(uint256(market.minDepositSeconds()), depositSeconds);
+        assertEq(uint256(market.faultQuorum()), 255);
+        assertEq(uint256(market.faultSlashBps()), 10_000);
+    }
+
     function test_createOrder_revertsOnZeroManifestHash() public {
         IMarket.OrderParams memory p = _params();
         p.manifestHash = bytes32(0);

@@ -101,6 +101,9 @@ interface IMarket is IMarketStats {
         LeaseState state;
         CloseReason reason;
         uint8 faultReports; // distinct watcher reports so far
+        // A completed lease (TenantClosed, InsufficientFunds) already counted in its provider's
+        // `leasesCompleted`: set by the provider's first `withdrawEarnings` naming it after the close.
+        bool completionCounted;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -171,10 +174,13 @@ interface IMarket is IMarketStats {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice An order was created and its deposit escrowed. Resources and the manifest URI live
-    /// only in this log.
+    /// only in this log; it carries everything a provider weighs before bidding.
+    /// @dev `tenant` is data, not a topic (~100 gas less per order, needed for the createOrder gas
+    /// goal). To list a tenant's orders, filter the credits `Transfer(tenant, market)` logs (each
+    /// deposit is one, in the order's transaction) or read `getOrder(orderId).tenant`.
     event OrderCreated(
         uint256 indexed orderId,
-        address indexed tenant,
+        address tenant,
         Resources resources,
         uint32 regionMask,
         uint64 maxPricePerSecond,
@@ -190,15 +196,20 @@ interface IMarket is IMarketStats {
     event LeaseCreated(
         uint256 indexed leaseId, uint256 indexed orderId, address indexed provider, uint64 pricePerSecond
     );
-    /// @notice `amount` credits moved from the order's escrow to the lease's earnings.
+    /// @notice `amount` credits moved from the order's escrow to the lease's earnings; the lease runs on.
+    /// @dev A settle that ends the lease (a close, a fault, the escrow running out) emits no
+    /// `LeaseSettled`: its amount is `LeaseClosed.settled`.
     event LeaseSettled(uint256 indexed leaseId, uint256 amount, uint256 escrowLeft);
-    /// @notice The lease ended. `refund` is what went back to the tenant (0 when the order reopens).
+    /// @notice The lease ended. `settled` credits moved from escrow to the lease in the final settle
+    /// (0 when it was already settled this block); `refund` is what went back to the tenant (0 when
+    /// the order reopens, with the escrow that `OrderReopened` reports).
     event LeaseClosed(
         uint256 indexed leaseId,
         uint256 indexed orderId,
         address indexed provider,
         CloseReason reason,
         bytes32 note,
+        uint256 settled,
         uint256 refund
     );
     /// @notice The order went back to bidding for `round` with `escrow` left, bids until `bidDeadline`.
@@ -270,14 +281,17 @@ interface IMarket is IMarketStats {
     /// @notice Books the lease's accrual since its last settle: `price * elapsed` (exact, with dust)
     /// moves from the order's escrow to the lease's earnings. Anyone may call it.
     /// @dev When the accrual uses the escrow up (or more), the provider gets what is left and the lease
-    /// closes with `InsufficientFunds` (the order closes). Emits `LeaseSettled` when time has passed.
+    /// closes with `InsufficientFunds` (the order closes). Emits `LeaseSettled` when time has passed
+    /// and the lease runs on, `LeaseClosed` (carrying the amount) when it closes.
     function settle(uint256 leaseId) external;
 
     /// @notice Ends an active lease, by its tenant or its provider, after settling it.
     /// @dev The tenant's close (`TenantClosed`) closes the order and refunds the escrow. The provider's
     /// close (`ProviderClosed`) reopens an auto-reopen order that has escrow left, else refunds. If the
     /// settle itself exhausts the escrow, the lease closes with `InsufficientFunds` instead.
-    /// Emits `LeaseSettled` and `LeaseClosed` (then `OrderReopened` when the order reopens).
+    /// A completed lease (`TenantClosed`, `InsufficientFunds`) enters the provider's `leasesCompleted`
+    /// at its provider's next `withdrawEarnings`, not here (see IMarketStats). Emits `LeaseClosed`,
+    /// which carries the final settle's amount (then `OrderReopened` when the order reopens).
     function closeLease(uint256 leaseId, bytes32 note) external;
 
     /// @notice Reports that the lease's provider is failing.
@@ -285,13 +299,16 @@ interface IMarket is IMarketStats {
     /// one report per watcher; at `faultQuorum` reports the lease closes (`FaultConfirmed`) and the
     /// provider is slashed `stake * faultSlashBps / 10_000`, the reporter receiving the registry's
     /// reporter share. Either way an auto-reopen order with escrow left reopens, else is refunded.
-    /// Emits `FaultReported`, and on closing `LeaseClosed`, `OrderReopened` (if it reopens) and
-    /// `FaultConfirmed` (watchers).
+    /// Emits `FaultReported`, and on closing `LeaseClosed` (with the final settle's amount),
+    /// `OrderReopened` (if it reopens) and `FaultConfirmed` (watchers); a watcher report short of the
+    /// quorum emits `LeaseSettled` first when time has passed.
     function reportFault(uint256 leaseId, bytes32 evidence) external;
 
     /// @notice Pays the caller the unwithdrawn earnings of `leaseIds` (each must be the caller's lease),
-    /// settling the active ones first, in one credits payout.
-    /// @dev Emits `EarningsWithdrawn` per lease.
+    /// settling the active ones first, in one credits payout. Also counts each completed lease
+    /// (TenantClosed or InsufficientFunds) not counted yet in the caller's `leasesCompleted`, even
+    /// when nothing is left to pay: a provider names its closed leases here to have them counted.
+    /// @dev Emits `EarningsWithdrawn` per lease that paid something.
     /// @return amount Credits paid out.
     function withdrawEarnings(uint256[] calldata leaseIds) external returns (uint256 amount);
 

@@ -8,9 +8,10 @@ import { PriceOracle } from "../../src/PriceOracle.sol";
 import { StoaToken } from "../../src/StoaToken.sol";
 import { HandlerBase } from "../utils/HandlerBase.sol";
 
-/// @notice Drives Credits with buy, issue, escrow, release, payout, redeem, price updates and time,
-/// over a fixed set of actors plus one fake protocol contract. Keeps an independent model of every
-/// balance and redeemable amount, and ghost totals of everything minted and burned.
+/// @notice Drives Credits with buy, issue, escrow, release, payout, redeem, protocol-flag changes,
+/// price updates and time, over a fixed set of actors plus one fake protocol contract. Keeps an
+/// independent model of every balance, redeemable amount and protocol flag (the flag shares the
+/// account's slot with its balances), and ghost totals of everything minted and burned.
 contract CreditsHandler is HandlerBase {
     uint256 internal constant SCALE = 1e20;
 
@@ -26,6 +27,7 @@ contract CreditsHandler is HandlerBase {
     // Independent model of the ledger.
     mapping(address account => uint256) public modelBalance;
     mapping(address account => uint256) public modelRedeemable;
+    mapping(address account => bool) public modelIsProtocol;
 
     // Ghost totals (credit units unless named STOA).
     uint256 public ghostBought;
@@ -141,6 +143,16 @@ contract CreditsHandler is HandlerBase {
         ghostRedeemed += amount;
         ghostFees += fee;
         calls["redeem"]++;
+    }
+
+    /// @dev Flags or unflags an actor as a protocol contract while it holds balances; the actor's
+    /// balance changes go on as before.
+    function setActorProtocol(uint256 actorSeed, bool allowed) external {
+        address actor = _actor(actorSeed);
+        vm.prank(credits.owner());
+        credits.setProtocol(actor, allowed);
+        modelIsProtocol[actor] = allowed;
+        calls["setActorProtocol"]++;
     }
 
     function updatePrice(uint256 price) external {

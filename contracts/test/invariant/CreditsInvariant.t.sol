@@ -5,7 +5,8 @@ import { StoaFixture } from "../utils/StoaFixture.sol";
 import { CreditsHandler } from "./CreditsHandler.sol";
 
 /// @notice Credits accounting holds after any sequence of buy, issue, escrow, release, payout,
-/// redeem, price updates, fee changes and time jumps (256 runs x 64 calls, see foundry.toml).
+/// redeem, protocol-flag changes, price updates, fee changes and time jumps (256 runs x 64 calls, see
+/// foundry.toml).
 contract CreditsInvariantTest is StoaFixture {
     struct FuzzSelector {
         address addr;
@@ -35,7 +36,7 @@ contract CreditsInvariantTest is StoaFixture {
         credits.acceptOwnership();
 
         _targets.push(address(handler));
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = CreditsHandler.buy.selector;
         selectors[1] = CreditsHandler.issue.selector;
         selectors[2] = CreditsHandler.escrow.selector;
@@ -45,6 +46,7 @@ contract CreditsInvariantTest is StoaFixture {
         selectors[6] = CreditsHandler.updatePrice.selector;
         selectors[7] = CreditsHandler.setRedeemFee.selector;
         selectors[8] = CreditsHandler.warp.selector;
+        selectors[9] = CreditsHandler.setActorProtocol.selector;
         _selectors.push(FuzzSelector({ addr: address(handler), selectors: selectors }));
     }
 
@@ -94,6 +96,15 @@ contract CreditsInvariantTest is StoaFixture {
         }
         assertEq(credits.balanceOf(protocol), handler.modelBalance(protocol));
         assertLte(credits.redeemableOf(protocol), credits.balanceOf(protocol));
+    }
+
+    /// @dev The protocol flag lives in the account's slot: no balance change ever alters it.
+    function invariant_protocolFlagsMatchModel() public {
+        address[] memory actors = handler.actors();
+        for (uint256 i; i < actors.length; ++i) {
+            assertEq(credits.isProtocol(actors[i]), handler.modelIsProtocol(actors[i]));
+        }
+        assertTrue(credits.isProtocol(protocol));
     }
 
     function invariant_stoaSupplyMatchesGhosts() public {

@@ -158,23 +158,38 @@ contract MarketInvariantsTest is MarketBase {
         }
     }
 
-    /// @dev Every lease won ends in exactly one counter: leasesWon == completed + closed by provider +
-    /// tenant fault reports + confirmed faults + still active.
+    /// @dev Every lease won ends in exactly one outcome: leasesWon == completed + closed by provider +
+    /// tenant fault reports + confirmed faults + still active. Completions count at the provider's
+    /// withdrawal: leasesCompleted is exactly the provider's leases marked `completionCounted`, only
+    /// completed leases (TenantClosed, InsufficientFunds) are ever marked, and the completed ones not
+    /// marked yet make up the difference.
     function invariant_statsAddUp() public {
         address[] memory providers = handler.providers();
         uint256[] memory leases = handler.leaseIds();
         for (uint256 p; p < providers.length; ++p) {
             uint256 active;
             uint256 won;
+            uint256 counted;
+            uint256 completedUncounted;
             for (uint256 i; i < leases.length; ++i) {
                 IMarket.Lease memory l = market.getLease(leases[i]);
                 if (l.provider != providers[p]) continue;
                 ++won;
                 if (l.state == IMarket.LeaseState.Active) ++active;
+                bool completed = l.state == IMarket.LeaseState.Closed
+                    && (l.reason == IMarket.CloseReason.TenantClosed
+                        || l.reason == IMarket.CloseReason.InsufficientFunds);
+                if (l.completionCounted) {
+                    assertTrue(completed, "counted a lease that did not complete");
+                    ++counted;
+                } else if (completed) {
+                    ++completedUncounted;
+                }
             }
             uint32[5] memory s = _stats(providers[p]);
             assertEq(uint256(s[0]), won, "leasesWon");
-            assertEq(uint256(s[0]), uint256(s[1]) + s[2] + s[3] + s[4] + active, "outcomes");
+            assertEq(uint256(s[1]), counted, "leasesCompleted");
+            assertEq(uint256(s[0]), uint256(s[1]) + completedUncounted + s[2] + s[3] + s[4] + active, "outcomes");
         }
     }
 }
