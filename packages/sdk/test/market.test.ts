@@ -214,15 +214,36 @@ describe('create order → bid → accept → settle → top up → close', () =
     assert.ok(lease)
     assert.equal(lease.state, 'Closed')
     assert.equal(lease.closeReason, 'TenantClosed')
-    assert.deepEqual(closed.closed, { leaseId, reason: 'TenantClosed', refund: closed.refund })
+    assert.deepEqual(closed.closed, {
+      leaseId,
+      reason: 'TenantClosed',
+      settled: closed.closed?.settled,
+      refund: closed.refund,
+    })
     assert.equal(closed.reopened, undefined)
     const elapsed = BigInt(lease.settledAt - lease.startedAt)
     assert.equal(lease.earned, (price1 * elapsed) / PRICE_SCALE)
     assert.equal(closed.refund, parseCredits('12.5') - lease.earned, 'everything not earned comes back')
     assert.equal((await alice.getCreditBalance()).balance - balanceBefore, closed.refund)
     assert.equal((await getOrder(alice, { orderId }))?.state, 'Closed')
-    const provider = await devnet.provider1.getProvider()
-    assert.deepEqual(provider?.stats, { leasesWon: 1n, leasesCompleted: 1n, faults: 0n })
+    const closingSettle = closed.closed?.settled ?? 0n
+    assert.ok(
+      closingSettle > 0n && closingSettle <= lease.earned,
+      'the closing settle is part of the earnings',
+    )
+    // A completion is counted when the provider collects the lease (see Market.withdrawEarnings).
+    assert.deepEqual((await devnet.provider1.getProvider())?.stats, {
+      leasesWon: 1n,
+      leasesCompleted: 0n,
+      faults: 0n,
+    })
+    await devnet.provider1.withdrawEarnings({ leaseIds: [leaseId] })
+    assert.equal((await getLease(alice, { leaseId }))?.completionCounted, true)
+    assert.deepEqual((await devnet.provider1.getProvider())?.stats, {
+      leasesWon: 1n,
+      leasesCompleted: 1n,
+      faults: 0n,
+    })
     await assert.rejects(
       alice.settle({ leaseId }),
       (error: unknown) =>
@@ -332,11 +353,13 @@ describe('earnings', () => {
     assert.ok(owed > 0n)
     const before = await provider1.getCreditBalance()
 
-    const withdrawn = await provider1.withdrawEarnings() // finds its leases from LeaseCreated logs
+    // Finds its leases from LeaseCreated logs, skipping those with nothing left to collect (lease 1 was
+    // collected when its completion was counted above).
+    const withdrawn = await provider1.withdrawEarnings()
     assert.equal(withdrawn.amount, owed)
     assert.deepEqual(
       withdrawn.leases.map(({ leaseId }) => leaseId),
-      [leaseIdOf(1n, 0), leaseIdOf(3n, 0)],
+      [leaseIdOf(3n, 0)],
     )
     const afterWithdraw = await provider1.getCreditBalance()
     assert.equal(afterWithdraw.balance - before.balance, owed)

@@ -42,6 +42,7 @@ export const contractErrorMessages: { [name in StoaErrorName]: MessageOf<name> }
   CreditsInsufficientRedeemable: ([account, redeemable, needed]) =>
     `${account} can redeem ${usd(redeemable)} of earned credits, less than the ${usd(needed)} asked for (only provider earnings are redeemable).`,
   CreditsInvalidReceiver: ([receiver]) => `Credits cannot be sent to ${receiver}.`,
+  CreditsInvalidSender: ([sender]) => `Credits cannot be taken from ${sender}.`,
   CreditsUnauthorizedIssuer: ([caller]) =>
     `${caller} may not issue credits: it is not a registered fiat on-ramp (issuer).`,
   CreditsUnauthorizedProtocol: ([caller]) =>

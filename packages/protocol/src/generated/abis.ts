@@ -2611,6 +2611,17 @@ export const creditsAbi = [
   },
   {
     "type": "error",
+    "name": "CreditsInvalidSender",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "sender",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "CreditsSlippage",
     "inputs": [
       {
@@ -4549,6 +4560,11 @@ export const marketAbi = [
             "type": "uint8",
             "name": "faultReports",
             "internalType": "uint8"
+          },
+          {
+            "type": "bool",
+            "name": "completionCounted",
+            "internalType": "bool"
           }
         ]
       }
@@ -5206,6 +5222,12 @@ export const marketAbi = [
       },
       {
         "type": "uint256",
+        "name": "settled",
+        "indexed": false,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
         "name": "refund",
         "indexed": false,
         "internalType": "uint256"
@@ -5301,7 +5323,7 @@ export const marketAbi = [
       {
         "type": "address",
         "name": "tenant",
-        "indexed": true,
+        "indexed": false,
         "internalType": "address"
       },
       {
@@ -6105,6 +6127,17 @@ export const stoaErrorsAbi = [
       {
         "type": "address",
         "name": "account",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "CreditsInvalidSender",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "sender",
         "internalType": "address"
       }
     ]

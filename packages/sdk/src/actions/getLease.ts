@@ -33,6 +33,12 @@ export type LeaseRecord = {
   /** `None` while active. */
   closeReason: CloseReason
   faultReports: number
+  /**
+   * Whether this lease's completion (closed by the tenant or by running out of escrow) has been added
+   * to the provider's `leasesCompleted` counter: that happens at the provider's first withdrawal naming
+   * the lease.
+   */
+  completionCounted: boolean
   /** What a settle would book now, and the escrow it would leave (at the block read). */
   pending: { owed: bigint; escrowAfter: bigint }
 }
@@ -80,6 +86,7 @@ export async function getLease(
     state,
     closeReason: closeReasonName(lease.reason),
     faultReports: lease.faultReports,
+    completionCounted: lease.completionCounted,
     pending: { owed: pending[0], escrowAfter: pending[1] },
   }
 }

@@ -43,12 +43,15 @@ export async function settle(
     account,
     onProgress: parameters.onProgress,
   })
-  // No event when nothing accrued (a second settle in the same block).
+  // A settle that keeps the lease running emits LeaseSettled (none when nothing accrued, e.g. a second
+  // settle in the same block); one that uses the escrow up closes the lease and reports the amount in
+  // LeaseClosed.settled instead, leaving no escrow.
   const [settled] = eventLogs(result.receipt, marketAbi, market, 'LeaseSettled')
+  const outcome = leaseOutcome(result.receipt, market)
   return {
     ...result,
-    ...leaseOutcome(result.receipt, market),
-    amount: settled?.args.amount ?? 0n,
-    escrowLeft: settled?.args.escrowLeft,
+    ...outcome,
+    amount: settled?.args.amount ?? outcome.closed?.settled ?? 0n,
+    escrowLeft: settled?.args.escrowLeft ?? (outcome.closed ? 0n : undefined),
   }
 }

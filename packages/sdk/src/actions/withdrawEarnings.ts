@@ -1,13 +1,15 @@
 import {
+  closeReasonName,
   InvalidParameterError,
   type InvalidParameterErrorType,
+  leaseStateName,
   marketAbi,
   type StoaContractErrorType,
 } from '@stoa/protocol'
 import { getContractEvents } from 'viem/actions'
 import { eventLogs } from '../internal/logs.ts'
 import { uint } from '../internal/values.ts'
-import { accountAddress, resolveAccount, writeStoaContract } from '../internal/write.ts'
+import { accountAddress, readStoaContract, resolveAccount, writeStoaContract } from '../internal/write.ts'
 import type {
   ProgressOptions,
   StoaActionClient,
@@ -19,8 +21,9 @@ import type {
 export type WithdrawEarningsParameters = WriteParameters &
   ProgressOptions<TransactionProgressEvent> & {
     /**
-     * Leases to collect from (the account must be their provider). Left out: every lease the account
-     * ever won, found from `LeaseCreated` logs since `fromBlock`.
+     * Leases to collect from (the account must be their provider). Left out: the leases the account won
+     * (from `LeaseCreated` logs since `fromBlock`) that still have something to collect: active ones,
+     * ones with unwithdrawn earnings, and completed ones not yet counted in `leasesCompleted`.
      */
     leaseIds?: readonly bigint[] | undefined
     /** Where the log search for `leaseIds` starts (default: the first block). */
@@ -54,10 +57,32 @@ export async function withdrawEarnings(
       toBlock: 'latest',
       strict: true,
     })
-    leaseIds = won.map((log) => log.args.leaseId)
+    const candidates = won.map((log) => log.args.leaseId)
+    const leases = await Promise.all(
+      candidates.map((leaseId) =>
+        readStoaContract(client, {
+          address: market,
+          abi: marketAbi,
+          functionName: 'getLease',
+          args: [leaseId],
+        }),
+      ),
+    )
+    leaseIds = candidates.filter((_, index) => {
+      const lease = leases[index]
+      if (lease === undefined) return false
+      const reason = closeReasonName(lease.reason)
+      const completedUncounted =
+        (reason === 'TenantClosed' || reason === 'InsufficientFunds') && !lease.completionCounted
+      return leaseStateName(lease.state) === 'Active' || lease.earned > 0n || completedUncounted
+    })
   }
   if (leaseIds.length === 0) {
-    throw new InvalidParameterError('leaseIds', 'at least one lease of this provider', leaseIds)
+    throw new InvalidParameterError(
+      'leaseIds',
+      'at least one lease of this provider with something to collect',
+      leaseIds,
+    )
   }
   const result = await writeStoaContract(client, {
     address: market,

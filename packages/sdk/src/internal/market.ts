@@ -5,7 +5,7 @@ import { eventLogs } from './logs.ts'
 /** How a transaction that may end a lease ended it, read from its Market events. */
 export type LeaseOutcome = {
   /** Set when the lease closed in this transaction. */
-  closed: { leaseId: bigint; reason: CloseReason; refund: bigint } | undefined
+  closed: { leaseId: bigint; reason: CloseReason; settled: bigint; refund: bigint } | undefined
   /** Set when the order went back to bidding (auto-reopen after a provider close or a fault). */
   reopened: { orderId: bigint; round: number; escrow: bigint; bidDeadline: number } | undefined
   /** Credits refunded to the tenant when the order closed (0 when it reopened or stayed open). */
@@ -20,6 +20,8 @@ export function leaseOutcome(receipt: TransactionReceipt, market: Address): Leas
       ? {
           leaseId: closed.args.leaseId,
           reason: closeReasonName(closed.args.reason),
+          /** Credits the closing settle booked to the provider. */
+          settled: closed.args.settled,
           refund: closed.args.refund,
         }
       : undefined,
