@@ -16,7 +16,9 @@ import { IProviderRegistry } from "./interfaces/IProviderRegistry.sol";
 /// lease streams escrow to the provider. Settlement is lazy and exact: the sub-unit remainder (`dust`)
 /// carries from settle to settle, so `n` settles pay exactly `floor(price * totalSeconds / 1e6)`.
 /// When the provider closes the lease or a fault ends it, an auto-reopen order goes back to bidding
-/// with the escrow that is left and a new provider takes the workload over.
+/// with the escrow that is left and a new provider takes the workload over; a round that ends with no
+/// usable bid starts again (`restartBidding`, open to anyone on an auto-reopen order), so failover
+/// does not stall while nobody watches.
 /// @dev Credits and the registry are trusted protocol contracts set at construction; every function
 /// still updates its own state before calling them (checks-effects-interactions) and no external
 /// call is made inside a settle, so a settle never re-enters. Storage is packed (see IMarket): an
@@ -173,8 +175,8 @@ contract Market is IMarket, Ownable2Step {
         uint8 bidCount = order.bidCount;
         uint8 maxBids = _config.maxBidsPerOrder;
         if (bidCount >= maxBids) revert MarketTooManyBids(orderId, maxBids);
-        // Underflow not possible: round != 0 is checked first.
-        if (round != 0 && _leases[_leaseIdOf(orderId, round - 1)].provider == msg.sender) {
+        // Round 0 has no previous lease: the typical path skips the lookup.
+        if (round != 0 && _lastLeaseProvider(orderId, order, round) == msg.sender) {
             revert MarketPreviousProvider(orderId, msg.sender);
         }
 
@@ -214,6 +216,33 @@ contract Market is IMarket, Ownable2Step {
         // The best bidder must still be active (not jailed or unstaked since it bid).
         registry.activeProvider(provider);
         return _startLease(orderId, order, provider, best);
+    }
+
+    /// @inheritdoc IMarket
+    function restartBidding(uint256 orderId) external override {
+        Order storage order = _orders[orderId];
+        OrderState state = order.state;
+        if (state != OrderState.Open) revert MarketOrderNotOpen(orderId, state);
+        uint40 bidDeadline = order.bidDeadline;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= bidDeadline) revert MarketBidWindowStillOpen(orderId, bidDeadline, block.timestamp);
+        if (msg.sender != order.tenant) {
+            if (!order.autoReopen) revert MarketNotTenant(orderId, msg.sender);
+            // Anyone may restart a round that cannot end in a lease unattended: `acceptBestBid` needs a
+            // best bid from a provider that is still active.
+            uint32 best = order.bestBidProvider;
+            if (best != 0) {
+                address bestBidder = registry.providerAddress(best);
+                if (registry.isActive(bestBidder)) revert MarketBestBidderActive(orderId, order.round, bestBidder);
+            }
+        }
+        // Checked addition (uint24): each restart needs the window (>= 1 s) to have passed, so 2^24
+        // restarts without a lease take over a year of calls; then this reverts rather than wrap, and
+        // the tenant can still cancel.
+        uint256 restartsSinceLease = order.restartsSinceLease + 1;
+        (uint32 round, uint40 newDeadline) =
+            _startRound(order, _orderWord(order, 0), _orderWord(order, 2), restartsSinceLease);
+        emit BiddingRestarted(orderId, round, newDeadline);
     }
 
     /// @inheritdoc IMarket
@@ -605,6 +634,19 @@ contract Market is IMarket, Ownable2Step {
         emit FaultConfirmed(leaseId, provider, slashed, evidence);
     }
 
+    /// @dev The provider of the order's last lease, whose bid the order refuses until another lease
+    /// has run; address(0) when it never had one. `round` (the current one, > 0) follows the last
+    /// lease's round by one plus the rounds restarted since without a lease.
+    function _lastLeaseProvider(uint256 orderId, Order storage order, uint32 round) private view returns (address) {
+        uint24 restartsSinceLease = order.restartsSinceLease;
+        // Every round so far was started by `restartBidding`: no lease ever ran.
+        if (restartsSinceLease >= round) return address(0);
+        // Underflow not possible: restartsSinceLease < round.
+        unchecked {
+            return _leases[_leaseIdOf(orderId, round - 1 - restartsSinceLease)].provider;
+        }
+    }
+
     /// @dev The order-side bid checks: open, within the bid window, 0 < price <= maximum.
     function _checkBidTerms(uint256 orderId, Order storage order, uint64 pricePerSecond) private view {
         OrderState state = order.state;
@@ -737,30 +779,44 @@ contract Market is IMarket, Ownable2Step {
         emit LeaseClosed(leaseId, orderId, provider, reason, note, settled, refund);
     }
 
-    /// @dev Starts the next bidding round of an order whose lease just ended: no bids, no best bid,
-    /// bids open until now + bidWindow. Takes the order's slots 0 and 2 as last read.
+    /// @dev Starts the next bidding round of an order whose lease just ended (so the round before
+    /// this one is the last lease's). Takes the order's slots 0 and 2 as last read.
     function _reopen(uint256 orderId, Order storage order, uint256 orderWord0, uint256 orderWord2) private {
-        // Checked addition: 2^32 reopens (each after a lease) cannot happen, a revert beats a wrap.
+        (uint32 round, uint40 bidDeadline) = _startRound(order, orderWord0, orderWord2, 0);
+        // casting to 'uint64' is safe because escrow is the low 64 bits
+        // forge-lint: disable-next-line(unsafe-typecast)
+        emit OrderReopened(orderId, round, uint64(orderWord2), bidDeadline);
+    }
+
+    /// @dev Starts the order's next bidding round: round + 1, no bids, no best bid, bids open until
+    /// now + bidWindow, state Open. `restartsSinceLease` is stored as given: 0 from `_reopen`, one more
+    /// than before from `restartBidding` (see IMarket.Order). Takes the order's slots 0 and 2 as last
+    /// read and writes both whole.
+    function _startRound(Order storage order, uint256 orderWord0, uint256 orderWord2, uint256 restartsSinceLease)
+        private
+        returns (uint32 round, uint40 bidDeadline)
+    {
+        // Checked addition: each round needs a lease or a passed bid window (>= 1 s) before it, so 2^32
+        // rounds cannot happen; a revert beats a wrap.
         // casting to 'uint32' is safe because it keeps exactly the round's 32 bits (state sits above)
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint32 round = uint32(orderWord2 >> _O2_ROUND) + 1;
-        uint256 bidDeadline = block.timestamp + ((orderWord2 >> _O2_BID_WINDOW) & _MASK32);
+        round = uint32(orderWord2 >> _O2_ROUND) + 1;
+        // casting to 'uint40' is safe because now plus a uint32 window fits 40 bits until the year 36812
+        // forge-lint: disable-next-line(unsafe-typecast)
+        bidDeadline = uint40(block.timestamp + ((orderWord2 >> _O2_BID_WINDOW) & _MASK32));
         _setOrderWord(
             order,
             2,
-            (orderWord2 & ~((_MASK32 << _O2_ROUND) | (_MASK8 << _O2_STATE))) | (uint256(round) << _O2_ROUND)
-                | (uint256(OrderState.Open) << _O2_STATE)
+            (orderWord2 & ~((_MASK32 << _O2_ROUND) | (_MASK8 << _O2_STATE) | (_MASK24 << _O2_RESTARTS)))
+                | (uint256(round) << _O2_ROUND) | (uint256(OrderState.Open) << _O2_STATE)
+                | (restartsSinceLease << _O2_RESTARTS)
         );
         _setOrderWord(
             order,
             0,
             (orderWord0 & ~((_MASK8 << _O0_BID_COUNT) | (_MASK32 << _O0_BEST_BID) | (_MASK40 << _O0_BID_DEADLINE)))
-                | (bidDeadline << _O0_BID_DEADLINE)
+                | (uint256(bidDeadline) << _O0_BID_DEADLINE)
         );
-        // casting to 'uint64' is safe because escrow is the low 64 bits; to 'uint40' because now plus a
-        // uint32 window fits 40 bits until the year 36812
-        // forge-lint: disable-next-line(unsafe-typecast)
-        emit OrderReopened(orderId, round, uint64(orderWord2), uint40(bidDeadline));
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -787,12 +843,13 @@ contract Market is IMarket, Ownable2Step {
     uint256 private constant _O0_BID_DEADLINE = 208;
     // Order slot 1: manifestHash.
     // Order slot 2: escrow (0) | maxPricePerSecond (64) | regionMask (128) | bidWindow (160) | round (192)
-    // | state (224)
+    // | state (224) | restartsSinceLease (232)
     uint256 private constant _O2_MAX_PRICE = 64;
     uint256 private constant _O2_REGION_MASK = 128;
     uint256 private constant _O2_BID_WINDOW = 160;
     uint256 private constant _O2_ROUND = 192;
     uint256 private constant _O2_STATE = 224;
+    uint256 private constant _O2_RESTARTS = 232;
     // Config: nextOrderId (0) | maxBidsPerOrder (64) | minBidWindow (72) | maxBidWindow (104)
     // | minDepositSeconds (136) | faultQuorum (168) | faultSlashBps (176)
     uint256 private constant _C_MIN_BID_WINDOW = 72;

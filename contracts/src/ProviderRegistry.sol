@@ -362,8 +362,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step {
         }
     }
 
-    /// @notice Whether `provider` may take new work (see `activeProvider`).
-    function isActive(address provider) external view returns (bool) {
+    /// @inheritdoc IProviderRegistry
+    function isActive(address provider) external view override returns (bool) {
         Record storage record = _records[provider];
         return record.id != 0 && record.stake >= minStake && record.jailedUntil == 0;
     }

@@ -21,7 +21,9 @@ import { MarketBase, VmExtra } from "./MarketBase.t.sol";
 /// - acceptBid: the tenant accepts the lower of two bids.
 /// - settle: a periodic settle, one hour after the previous one.
 /// - closeLease: the tenant ends a lease settled an hour before, the escrow is refunded.
-/// Other operations are reported for information, without a goal.
+/// Other operations are reported for information, without a goal. restartBidding is measured as a
+/// keeper (a stranger) calls it in a stalled failover: on an order reopened after a fault whose window
+/// closed with no bid, and on an order whose only (best) bidder unstaked since it bid.
 contract MarketGasTest is MarketBase {
     /// @dev Decoded by forge (ds-test's log event) into `decoded_logs`, which the gas script reads.
     event log_named_uint(string key, uint256 val);
@@ -37,6 +39,8 @@ contract MarketGasTest is MarketBase {
     uint256 internal leaseToDrop;
     uint256 internal orderToAutoAccept;
     uint256 internal leaseToCollect;
+    uint256 internal orderToRestart;
+    uint256 internal orderToRestartInactiveBest;
 
     function setUp() public override {
         super.setUp();
@@ -65,6 +69,14 @@ contract MarketGasTest is MarketBase {
         (, leaseToWatch) = _leased(PRICE);
         (, leaseToDrop) = _leased(PRICE);
         orderToCancel = _createOrder();
+        (uint256 restartOrder, uint256 leaseToFailUnwatched) = _leased(PRICE);
+        orderToRestart = restartOrder;
+        orderToRestartInactiveBest = _createOrder();
+        address leaver = _makeAddr("leaver");
+        _registerProvider(leaver, EU_WEST);
+        _bid(leaver, orderToRestartInactiveBest, PRICE);
+        vm.prank(leaver);
+        registry.beginUnbond(1); // below minStake: no longer active
 
         // A reopened order with two bids, waiting for acceptBestBid.
         orderToAutoAccept = _createOrder();
@@ -76,6 +88,8 @@ contract MarketGasTest is MarketBase {
         market.settle(leaseToClose);
         vm.prank(provider3);
         market.closeLease(droppedLease, "maintenance");
+        vm.prank(tenant);
+        market.reportFault(leaseToFailUnwatched, "unreachable"); // reopens; nobody bids before the deadline
         _bid(provider, orderToAutoAccept, PRICE);
         _bid(provider2, orderToAutoAccept, PRICE - 1);
 
@@ -137,6 +151,20 @@ contract MarketGasTest is MarketBase {
         uint256 leaseId = market.acceptBestBid(orderToAutoAccept);
         _record("acceptBestBid");
         assertEq(market.getLease(leaseId).provider, provider2);
+    }
+
+    function test_gas_restartBidding() public {
+        vm.prank(stranger);
+        market.restartBidding(orderToRestart);
+        _record("restartBidding (anyone, no bids)");
+        assertEq(uint256(market.getOrder(orderToRestart).round), 2);
+    }
+
+    function test_gas_restartBiddingInactiveBestBidder() public {
+        vm.prank(stranger);
+        market.restartBidding(orderToRestartInactiveBest);
+        _record("restartBidding (anyone, best bidder inactive)");
+        assertEq(uint256(market.getOrder(orderToRestartInactiveBest).round), 1);
     }
 
     function test_gas_topUp() public {

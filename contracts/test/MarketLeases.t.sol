@@ -596,6 +596,115 @@ contract MarketLeasesTest is MarketBase {
         assertEq(credits.balanceOf(address(market)), 0);
     }
 
+    /// @dev Failover with nobody watching and nobody bidding at first: a watcher confirms a fault, the
+    /// reopened round gets no bid, a stranger restarts bidding, a new provider bids and a stranger
+    /// accepts it. The faulty provider stays excluded across the restarted round; the escrow waits
+    /// untouched through the stall. Fixed values: $1 per hour, $100 deposit.
+    function test_failover_restartsBiddingWhenNoBidsCame() public {
+        _addStake(provider, 1_000e18); // still active after the slash: the exclusion is what stops it
+        (uint256 orderId, uint256 firstLease) = _leased(PRICE);
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(watcher);
+        market.reportFault(firstLease, "down");
+        assertEq(uint256(market.getLease(firstLease).earned), 1_000_000);
+        IMarket.Order memory o = market.getOrder(orderId);
+        assertEq(uint256(o.round), 1);
+        assertEq(uint256(o.escrow), 99_000_000);
+        uint40 firstDeadline = o.bidDeadline;
+        assertEq(uint256(firstDeadline), START_TIME + 1 hours + BID_WINDOW);
+
+        // The window passes without a bid: the old stall (no bid possible, nothing to accept).
+        vm.warp(uint256(firstDeadline) + 1);
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketNoBids.selector, orderId, 1));
+        market.acceptBestBid(orderId);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMarket.MarketBidWindowClosed.selector, orderId, firstDeadline, firstDeadline + 1)
+        );
+        _bid(provider2, orderId, PRICE / 2);
+
+        uint40 secondDeadline = firstDeadline + 1 + BID_WINDOW;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BiddingRestarted(orderId, 2, secondDeadline);
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+        o = market.getOrder(orderId);
+        assertEq(uint256(o.round), 2);
+        assertEq(uint256(o.restartsSinceLease), 1);
+        assertEq(uint256(o.bidDeadline), secondDeadline);
+        assertEq(uint256(o.escrow), 99_000_000);
+
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketPreviousProvider.selector, orderId, provider));
+        _bid(provider, orderId, PRICE / 4);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BidPlaced(orderId, provider2, 2, 138_888_889);
+        _bid(provider2, orderId, PRICE / 2);
+
+        vm.warp(uint256(secondDeadline) + 1);
+        uint256 expectedLease = (orderId << 32) | 2;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.LeaseCreated(expectedLease, orderId, provider2, 138_888_889);
+        vm.prank(stranger);
+        uint256 secondLease = market.acceptBestBid(orderId);
+        assertEq(secondLease, expectedLease);
+        assertEq(uint256(market.getLease(secondLease).startedAt), uint256(secondDeadline) + 1);
+
+        // Two hours at $0.50/h: 1_000_000 credits (138_888_889 * 7_200 = 1_000_000_000_800 price units).
+        vm.warp(block.timestamp + 2 hours);
+        uint256 tenantBefore = credits.balanceOf(tenant);
+        vm.prank(tenant);
+        market.closeLease(secondLease, "");
+        assertEq(uint256(market.getLease(secondLease).earned), 1_000_000);
+        assertEq(uint256(market.getLease(secondLease).dust), 800);
+        assertEq(credits.balanceOf(tenant) - tenantBefore, 98_000_000);
+
+        vm.prank(provider);
+        assertEq(market.withdrawEarnings(_leaseIds(firstLease)), 1_000_000);
+        vm.prank(provider2);
+        assertEq(market.withdrawEarnings(_leaseIds(secondLease)), 1_000_000);
+        assertEq(credits.balanceOf(address(market)), 0);
+    }
+
+    /// @dev The reopened round's best bidder is jailed before anyone accepts: `acceptBestBid` cannot
+    /// succeed, so anyone restarts the round and the next best provider takes the workload.
+    function test_failover_restartsBiddingWhenBestBidderJailed() public {
+        (uint256 orderId, uint256 firstLease) = _leased(PRICE);
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(tenant);
+        market.reportFault(firstLease, "down"); // reopens round 1
+        _bid(provider2, orderId, PRICE / 2); // best
+        _bid(provider3, orderId, PRICE);
+
+        // provider2 is jailed for a fault on another lease (jailAfterFaults 1).
+        registry.setJailAfterFaults(1);
+        IMarket.OrderParams memory p = _params();
+        p.autoReopen = false;
+        uint256 otherOrder = _createOrder(otherTenant, p);
+        _bid(provider2, otherOrder, PRICE);
+        uint256 otherLease = _accept(otherOrder, provider2);
+        vm.prank(watcher);
+        market.reportFault(otherLease, "down");
+        assertFalse(registry.isActive(provider2));
+
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.RegistryProviderNotActive.selector, provider2));
+        market.acceptBestBid(orderId);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BiddingRestarted(orderId, 2, SafeCast.toUint40(block.timestamp + BID_WINDOW));
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+
+        // provider3 bids again in round 2 (its round-1 bid went with the round); provider stays excluded.
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketPreviousProvider.selector, orderId, provider));
+        _bid(provider, orderId, PRICE);
+        _bid(provider3, orderId, PRICE);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        uint256 secondLease = market.acceptBestBid(orderId);
+        assertEq(secondLease, market.leaseIdOf(orderId, 2));
+        assertEq(market.getLease(secondLease).provider, provider3);
+        assertEq(uint256(market.getOrder(orderId).escrow), DEPOSIT - 1_000_000);
+    }
+
     /*//////////////////////////////////////////////////////////////
                             WITHDRAW EARNINGS
     //////////////////////////////////////////////////////////////*/

@@ -633,6 +633,276 @@ contract MarketOrdersTest is MarketBase {
     }
 
     /*//////////////////////////////////////////////////////////////
+                             RESTART BIDDING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Jails `who` the real way: one confirmed fault on a lease of its own, with jailAfterFaults 1.
+    function _jail(address who) internal {
+        registry.setJailAfterFaults(1);
+        IMarket.OrderParams memory p = _params();
+        p.autoReopen = false;
+        uint256 orderId = _createOrder(otherTenant, p);
+        _bid(who, orderId, PRICE);
+        uint256 leaseId = _accept(orderId, who);
+        vm.prank(watcher);
+        market.reportFault(leaseId, "down");
+        assertFalse(registry.isActive(who));
+    }
+
+    function test_restartBidding_tenantStartsFreshRound() public {
+        uint256 orderId = _createOrder();
+        _bid(provider, orderId, PRICE);
+        _bid(provider2, orderId, PRICE - 1);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        uint40 newDeadline = uint40(block.timestamp + BID_WINDOW);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BiddingRestarted(orderId, 1, newDeadline);
+        vm.prank(tenant); // the tenant may restart even with an active best bidder
+        market.restartBidding(orderId);
+
+        IMarket.Order memory o = market.getOrder(orderId);
+        assertEq(uint8(o.state), uint8(IMarket.OrderState.Open));
+        assertEq(uint256(o.round), 1);
+        assertEq(uint256(o.restartsSinceLease), 1);
+        assertEq(uint256(o.bidCount), 0);
+        assertEq(uint256(o.bestBidProvider), 0);
+        assertEq(uint256(o.bidDeadline), newDeadline);
+        assertEq(uint256(o.escrow), DEPOSIT); // terms and escrow unchanged
+        assertEq(uint256(o.maxPricePerSecond), MAX_PRICE);
+        assertEq(uint256(o.bidWindow), BID_WINDOW);
+        assertEq(o.tenant, tenant);
+        assertTrue(o.autoReopen);
+        assertEq(credits.balanceOf(address(market)), DEPOSIT);
+
+        // Round-0 bids no longer count; their providers may bid again.
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketNoBid.selector, orderId, provider2, 1));
+        vm.prank(tenant);
+        market.acceptBid(orderId, provider2);
+        _bid(provider, orderId, PRICE - 2);
+        assertEq(uint256(market.getBid(orderId, providerId).round), 1);
+        assertEq(uint256(market.getOrder(orderId).bestBidProvider), providerId);
+        uint256 leaseId = _accept(orderId, provider);
+        assertEq(leaseId, market.leaseIdOf(orderId, 1));
+        assertEq(uint256(market.getLease(leaseId).pricePerSecond), PRICE - 2);
+    }
+
+    function test_restartBidding_tenantWithoutAutoReopen() public {
+        IMarket.OrderParams memory p = _params();
+        p.autoReopen = false;
+        uint256 orderId = _createOrder(tenant, p);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BiddingRestarted(orderId, 1, uint40(block.timestamp + BID_WINDOW));
+        vm.prank(tenant);
+        market.restartBidding(orderId);
+        _bid(provider, orderId, PRICE);
+        assertEq(uint256(market.getOrder(orderId).bidCount), 1);
+    }
+
+    function test_restartBidding_anyoneWhenNoBids() public {
+        uint256 orderId = _createOrder();
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketNoBids.selector, orderId, 0));
+        market.acceptBestBid(orderId);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BiddingRestarted(orderId, 1, uint40(block.timestamp + BID_WINDOW));
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+
+        // A never-leased order excludes nobody.
+        _bid(provider, orderId, PRICE);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        uint256 leaseId = market.acceptBestBid(orderId);
+        assertEq(market.getLease(leaseId).provider, provider);
+        assertEq(leaseId, market.leaseIdOf(orderId, 1));
+    }
+
+    function test_restartBidding_anyoneWhenBestBidderUnstaked() public {
+        uint256 orderId = _createOrder();
+        _bid(provider, orderId, PRICE - 1); // best
+        _bid(provider2, orderId, PRICE);
+        vm.prank(provider);
+        registry.beginUnbond(1); // below minStake: inactive
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.RegistryProviderNotActive.selector, provider));
+        market.acceptBestBid(orderId);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit IMarket.BiddingRestarted(orderId, 1, uint40(block.timestamp + BID_WINDOW));
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+
+        // provider2's round-0 bid was discarded with the round: it bids again and wins unattended.
+        _bid(provider2, orderId, PRICE);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        uint256 leaseId = market.acceptBestBid(orderId);
+        assertEq(market.getLease(leaseId).provider, provider2);
+    }
+
+    function test_restartBidding_anyoneWhenBestBidderJailed() public {
+        uint256 orderId = _createOrder();
+        _bid(provider2, orderId, PRICE - 1); // best
+        _bid(provider3, orderId, PRICE);
+        _jail(provider2);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.RegistryProviderNotActive.selector, provider2));
+        market.acceptBestBid(orderId);
+
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+        assertEq(uint256(market.getOrder(orderId).round), 1);
+        // A jailed provider cannot bid in the new round either.
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.RegistryProviderNotActive.selector, provider2));
+        _bid(provider2, orderId, PRICE - 2);
+        _bid(provider3, orderId, PRICE);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        uint256 leaseId = market.acceptBestBid(orderId);
+        assertEq(market.getLease(leaseId).provider, provider3);
+    }
+
+    function test_restartBidding_revertsWhileWindowOpen() public {
+        uint256 orderId = _createOrder();
+        uint40 deadline = uint40(block.timestamp + BID_WINDOW);
+        vm.warp(deadline); // bids are still accepted at the deadline itself
+        vm.expectRevert(
+            abi.encodeWithSelector(IMarket.MarketBidWindowStillOpen.selector, orderId, deadline, uint256(deadline))
+        );
+        vm.prank(tenant);
+        market.restartBidding(orderId);
+    }
+
+    function test_restartBidding_revertsWhenNotOpen() public {
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketOrderNotOpen.selector, 99, IMarket.OrderState.None));
+        market.restartBidding(99);
+
+        (uint256 leasedOrder,) = _leased(PRICE);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMarket.MarketOrderNotOpen.selector, leasedOrder, IMarket.OrderState.Leased)
+        );
+        vm.prank(tenant);
+        market.restartBidding(leasedOrder);
+
+        uint256 cancelled = _createOrder();
+        vm.prank(tenant);
+        market.cancelOrder(cancelled);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMarket.MarketOrderNotOpen.selector, cancelled, IMarket.OrderState.Closed)
+        );
+        vm.prank(tenant);
+        market.restartBidding(cancelled);
+    }
+
+    function test_restartBidding_revertsForStrangerWithoutAutoReopen() public {
+        IMarket.OrderParams memory p = _params();
+        p.autoReopen = false;
+        uint256 orderId = _createOrder(tenant, p);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketNotTenant.selector, orderId, stranger));
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+    }
+
+    function test_restartBidding_revertsForStrangerWhileBestBidderActive() public {
+        uint256 orderId = _createOrder();
+        _bid(provider, orderId, PRICE);
+        vm.prank(provider2);
+        registry.beginUnbond(1); // an inactive provider that is not the best bidder changes nothing
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketBestBidderActive.selector, orderId, 0, provider));
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+        // ...and the round ends in a lease as intended.
+        uint256 leaseId = market.acceptBestBid(orderId);
+        assertEq(market.getLease(leaseId).provider, provider);
+    }
+
+    /// @dev The provider whose lease ended stays excluded through rounds restarted without a lease,
+    /// and only until the next lease: then the exclusion moves to that lease's provider.
+    function test_restartBidding_keepsLastLeaseProviderExcluded() public {
+        (uint256 orderId, uint256 firstLease) = _leased(PRICE);
+        vm.prank(tenant);
+        market.reportFault(firstLease, "down"); // round 1
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        market.restartBidding(orderId); // round 2
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        market.restartBidding(orderId); // round 3
+        IMarket.Order memory o = market.getOrder(orderId);
+        assertEq(uint256(o.round), 3);
+        assertEq(uint256(o.restartsSinceLease), 2);
+
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketPreviousProvider.selector, orderId, provider));
+        _bid(provider, orderId, PRICE);
+        _bid(provider2, orderId, PRICE);
+        uint256 secondLease = _accept(orderId, provider2);
+        assertEq(secondLease, market.leaseIdOf(orderId, 3));
+        assertEq(uint256(market.getOrder(orderId).restartsSinceLease), 2); // unused while leased
+
+        vm.prank(provider2);
+        market.closeLease(secondLease, "leaving"); // round 4: the reopen resets the count
+        o = market.getOrder(orderId);
+        assertEq(uint256(o.round), 4);
+        assertEq(uint256(o.restartsSinceLease), 0);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        market.restartBidding(orderId); // round 5, last lease still round 3's
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketPreviousProvider.selector, orderId, provider2));
+        _bid(provider2, orderId, PRICE);
+        _bid(provider, orderId, PRICE); // the first lease's provider is back
+    }
+
+    /// @dev Restarts before the first lease do not make anyone "previous": the lookup finds no lease.
+    function test_restartBidding_beforeFirstLeaseThenReopen() public {
+        uint256 orderId = _createOrder();
+        for (uint256 i; i < 2; ++i) {
+            vm.warp(block.timestamp + BID_WINDOW + 1);
+            vm.prank(stranger);
+            market.restartBidding(orderId);
+        }
+        assertEq(uint256(market.getOrder(orderId).restartsSinceLease), 2);
+        _bid(provider, orderId, PRICE);
+        uint256 leaseId = _accept(orderId, provider);
+        assertEq(leaseId, market.leaseIdOf(orderId, 2));
+        vm.prank(provider);
+        market.closeLease(leaseId, "bye"); // round 3
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        market.restartBidding(orderId); // round 4: last lease is round 2's
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketPreviousProvider.selector, orderId, provider));
+        _bid(provider, orderId, PRICE);
+    }
+
+    /// @dev Any number of restarts, any waits: the round counts them, the deadline follows the
+    /// restart, the escrow stays, and the last lease's provider stays excluded.
+    function testFuzz_restartBidding_roundsAndExclusion(uint8 restarts, uint32 wait) public {
+        restarts = uint8(_bound(restarts, 1, 20));
+        wait = uint32(_bound(wait, 1, 30 days));
+        (uint256 orderId, uint256 leaseId) = _leased(PRICE);
+        vm.prank(provider);
+        market.closeLease(leaseId, "bye"); // round 1, same second: nothing earned
+        for (uint256 i; i < restarts; ++i) {
+            vm.warp(uint256(market.getOrder(orderId).bidDeadline) + wait);
+            vm.prank(stranger);
+            market.restartBidding(orderId);
+            IMarket.Order memory o = market.getOrder(orderId);
+            assertEq(uint256(o.round), i + 2);
+            assertEq(uint256(o.restartsSinceLease), i + 1);
+            assertEq(uint256(o.bidDeadline), block.timestamp + BID_WINDOW);
+            assertEq(uint256(o.escrow), DEPOSIT);
+        }
+        vm.expectRevert(abi.encodeWithSelector(IMarket.MarketPreviousProvider.selector, orderId, provider));
+        _bid(provider, orderId, PRICE);
+        _bid(provider2, orderId, PRICE);
+        assertEq(uint256(market.getBid(orderId, provider2Id).round), uint256(restarts) + 1);
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                  TOP UP
     //////////////////////////////////////////////////////////////*/
 
@@ -972,5 +1242,40 @@ contract MarketOrdersTest is MarketBase {
         uint256 config = uint256(vm.load(address(market), bytes32(uint256(2))));
         assertEq(config & type(uint64).max, 2); // nextOrderId
         assertEq(uint256(vm.load(address(market), bytes32(uint256(3)))), 0); // mapping root, unused
+    }
+
+    /// @dev `restartsSinceLease` fills order slot 2's top 24 bits, where `_startRound` writes it; a
+    /// reopen clears it and keeps the rest of the word.
+    function test_storageLayout_restartsSinceLeaseInSlot2() public {
+        uint256 orderId = _createOrder();
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        vm.prank(stranger);
+        market.restartBidding(orderId);
+
+        uint256 orderSlot = _mappingSlot(orderId, 3);
+        IMarket.Order memory o = market.getOrder(orderId);
+        uint256 word0 = uint256(vm.load(address(market), bytes32(orderSlot)));
+        assertEq((word0 >> 168) & 0xff, 0); // bidCount
+        assertEq((word0 >> 208) & 0xffffffffff, uint256(o.bidDeadline));
+        uint256 word2 = uint256(vm.load(address(market), bytes32(orderSlot + 2)));
+        assertEq(word2 & type(uint64).max, DEPOSIT);
+        assertEq((word2 >> 160) & 0xffffffff, BID_WINDOW);
+        assertEq((word2 >> 192) & 0xffffffff, 2); // round
+        assertEq((word2 >> 224) & 0xff, uint256(uint8(IMarket.OrderState.Open)));
+        assertEq(word2 >> 232, 2); // restartsSinceLease
+        assertEq(uint256(o.restartsSinceLease), 2);
+
+        _bid(provider, orderId, PRICE);
+        uint256 leaseId = _accept(orderId, provider);
+        vm.prank(provider);
+        market.closeLease(leaseId, "");
+        word2 = uint256(vm.load(address(market), bytes32(orderSlot + 2)));
+        assertEq((word2 >> 192) & 0xffffffff, 3); // round
+        assertEq((word2 >> 224) & 0xff, uint256(uint8(IMarket.OrderState.Open)));
+        assertEq(word2 >> 232, 0);
+        assertEq(word2 & type(uint64).max, DEPOSIT); // closed in the same second: nothing earned
     }
 }

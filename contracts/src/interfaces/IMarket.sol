@@ -11,7 +11,8 @@ import { IProviderRegistry } from "./IProviderRegistry.sol";
 /// a bid, and the resulting lease streams the order's escrow to the provider second by second.
 /// Settlement is lazy: `settle` is permissionless and every state change touching a lease settles
 /// it first. When a lease ends by the provider's hand or by a fault, an auto-reopen order goes back
-/// to bidding with the escrow that is left, so the workload moves to another provider.
+/// to bidding with the escrow that is left, so the workload moves to another provider; a round whose
+/// window closes without a usable bid starts again (`restartBidding`).
 /// @dev Units: credits have 6 decimals; prices are in 1e-12 USD per second (`PRICE_SCALE` = 1e6
 /// price units per credit unit). Lease ids are `(orderId << 32) | round`.
 interface IMarket is IMarketStats {
@@ -77,8 +78,12 @@ interface IMarket is IMarketStats {
         uint64 maxPricePerSecond;
         uint32 regionMask;
         uint32 bidWindow;
-        uint32 round; // 0 at creation, +1 at every reopen
+        uint32 round; // 0 at creation, +1 at every reopen and every restart of bidding
         OrderState state;
+        // Rounds started by `restartBidding` since the order's last lease ended (0 at creation and
+        // after every reopen). The last lease, whose provider may not bid, is that of round
+        // `round - 1 - restartsSinceLease`; there is none while `restartsSinceLease == round`.
+        uint24 restartsSinceLease;
     }
 
     /// @notice A provider's bid on an order: one slot, keyed by (orderId, provider id).
@@ -148,6 +153,9 @@ interface IMarket is IMarketStats {
     error MarketAutoReopenDisabled(uint256 orderId);
     /// @dev Nobody bid in the order's current round.
     error MarketNoBids(uint256 orderId, uint32 round);
+    /// @dev Only the tenant may restart bidding while the round's best bidder (`provider`, bid in
+    /// `round`) is still active: anyone can accept that bid with `acceptBestBid`.
+    error MarketBestBidderActive(uint256 orderId, uint32 round, address provider);
     /// @dev The lease is not active (`state` is its current state).
     error MarketLeaseNotActive(uint256 leaseId, LeaseState state);
     /// @dev Only the lease's tenant or provider may close it.
@@ -214,6 +222,9 @@ interface IMarket is IMarketStats {
     );
     /// @notice The order went back to bidding for `round` with `escrow` left, bids until `bidDeadline`.
     event OrderReopened(uint256 indexed orderId, uint32 round, uint64 escrow, uint40 bidDeadline);
+    /// @notice An open order whose bid window had closed took bids again (`restartBidding`): `round`
+    /// starts with no bids and bids are accepted until `bidDeadline`. The escrow did not change.
+    event BiddingRestarted(uint256 indexed orderId, uint32 round, uint40 bidDeadline);
     /// @notice The tenant cancelled the open order (`cancelOrder`); `refund` credits went back to it.
     /// @dev Only `cancelOrder` emits it. An order that ends with its lease has no event of its own
     /// (1.4k gas on every close): after `LeaseClosed` the order is Closed, its escrow (`refund`)
@@ -249,7 +260,8 @@ interface IMarket is IMarketStats {
     /// @dev The caller must be an active provider (registered, staked, not jailed) in a region the
     /// order allows, bid at most once per round, before the bid deadline (inclusive), with
     /// 0 < price <= the order's maximum, while fewer than `maxBidsPerOrder` bids exist this round; on a
-    /// reopened order the previous lease's provider cannot bid. Emits `BidPlaced`.
+    /// reopened order the provider of the last lease cannot bid, also in rounds started by
+    /// `restartBidding` after it, until another lease has run. Emits `BidPlaced`.
     function bid(uint256 orderId, uint64 pricePerSecond) external;
 
     /// @notice Accepts `provider`'s bid in the current round: the lease starts now.
@@ -260,9 +272,20 @@ interface IMarket is IMarketStats {
 
     /// @notice Accepts the lowest bid of the current round (first wins ties) once the bid deadline has
     /// passed. Anyone may call it; this is how a reopened order finds a new provider unattended.
-    /// @dev Only for orders with `autoReopen`. Emits `LeaseCreated`.
+    /// @dev Only for orders with `autoReopen`; the best bidder must still be active. When the round
+    /// ended without a usable bid, `restartBidding` starts the next one. Emits `LeaseCreated`.
     /// @return leaseId `leaseIdOf(orderId, round)`.
     function acceptBestBid(uint256 orderId) external returns (uint256 leaseId);
+
+    /// @notice Starts a fresh bidding round on an open order whose bid window has closed, so a workload
+    /// that found no usable bid can still move: round + 1, no bids (earlier rounds' bids no longer
+    /// count), bids accepted until now + the order's bid window. Escrow and terms do not change.
+    /// @dev Needs `block.timestamp > bidDeadline`. The tenant may always restart. Anyone else only on
+    /// an order with `autoReopen` whose round has no bid, or whose best bidder is no longer active in
+    /// the registry (jailed, unstaked), since then `acceptBestBid` cannot succeed; otherwise it reverts
+    /// `MarketNotTenant` (no autoReopen) or `MarketBestBidderActive` (accept that bid instead). The
+    /// provider of the order's last lease stays excluded from bidding. Emits `BiddingRestarted`.
+    function restartBidding(uint256 orderId) external;
 
     /// @notice Adds `amount` credits from the caller to the order's escrow (anyone may pay).
     /// @dev The order must be open or leased; an active lease is settled first, and if that settle

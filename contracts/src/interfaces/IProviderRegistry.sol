@@ -63,6 +63,9 @@ interface IProviderRegistry {
     /// @dev Reverts `RegistryProviderNotActive(provider)` otherwise. Ids start at 1 and never change.
     function activeProvider(address provider) external view returns (uint32 id, uint16 region);
 
+    /// @notice Whether `provider` may take new work: `activeProvider` would not revert.
+    function isActive(address provider) external view returns (bool);
+
     /// @notice The address behind a provider id (address(0) for an unknown id).
     function providerAddress(uint32 id) external view returns (address);
 

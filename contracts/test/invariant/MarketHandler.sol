@@ -10,10 +10,11 @@ import { IMarket } from "../../src/interfaces/IMarket.sol";
 import { HandlerBase } from "../utils/HandlerBase.sol";
 
 /// @notice Drives the Market through random but mostly valid sequences of every state-changing call
-/// (orders, bids, acceptance, settles, top-ups, closes, cancels, tenant and watcher faults,
-/// withdrawals) over fixed tenants, providers and watchers, with time jumps between calls. It keeps
-/// ghost totals of what went in (deposits, top-ups) and out (refunds, withdrawals) per order and per
-/// lease, for the invariant test to compare with the Market's own accounting.
+/// (orders, bids, acceptance, bidding restarts, settles, top-ups, closes, cancels, tenant and watcher
+/// faults, withdrawals) over fixed tenants, providers and watchers, with time jumps between calls. It
+/// keeps ghost totals of what went in (deposits, top-ups) and out (refunds, withdrawals) per order and
+/// per lease, for the invariant test to compare with the Market's own accounting, and each order's
+/// last lease provider, which the market must keep from bidding again.
 contract MarketHandler is HandlerBase {
     Market public immutable market;
     Credits public immutable credits;
@@ -32,6 +33,9 @@ contract MarketHandler is HandlerBase {
     mapping(uint256 orderId => uint256) public ghostRefunded;
     /// @notice Credits paid out to the lease's provider by `withdrawEarnings`.
     mapping(uint256 leaseId => uint256) public ghostWithdrawn;
+    /// @notice The provider of the order's most recent lease (0 before its first): after that lease
+    /// ends, the only provider the order refuses as `MarketPreviousProvider`, across restarted rounds.
+    mapping(uint256 orderId => address) public ghostLastLeaseProvider;
     /// @notice How often each action ran to completion (for the call summary).
     mapping(bytes32 action => uint256) public calls;
 
@@ -101,6 +105,7 @@ contract MarketHandler is HandlerBase {
             if (!registry.isActive(provider)) continue;
             vm.prank(provider);
             try market.bid(orderId, price) {
+                require(provider != ghostLastLeaseProvider[orderId], "last lease provider bid again");
                 ++calls["bid"];
                 return;
             } catch (bytes memory reason) {
@@ -111,6 +116,9 @@ contract MarketHandler is HandlerBase {
                         || selector == IMarket.MarketTooManyBids.selector,
                     "unexpected bid revert"
                 );
+                if (selector == IMarket.MarketPreviousProvider.selector) {
+                    require(provider == ghostLastLeaseProvider[orderId], "excluded a provider that was not last");
+                }
                 ++calls["bid.rejected"];
             }
         }
@@ -131,6 +139,7 @@ contract MarketHandler is HandlerBase {
                 vm.prank(o.tenant);
                 uint256 leaseId = market.acceptBid(orderId, provider);
                 _leaseIds.push(leaseId);
+                ghostLastLeaseProvider[orderId] = provider;
                 ++calls["acceptBid"];
                 return;
             }
@@ -148,7 +157,50 @@ contract MarketHandler is HandlerBase {
         if (!registry.isActive(registry.providerAddress(o.bestBidProvider))) return;
         uint256 leaseId = market.acceptBestBid(orderId);
         _leaseIds.push(leaseId);
+        ghostLastLeaseProvider[orderId] = market.getLease(leaseId).provider;
         ++calls["acceptBestBid"];
+    }
+
+    /// @dev Restarts bidding on an open order once its window has passed, by its tenant or by another
+    /// tenant (a stranger to the order). The outcome must be the predicted one: a stranger is refused
+    /// on an order without autoReopen and while the round's best bidder is still active.
+    function restartBidding(uint256 orderSeed, uint256 callerSeed, uint256 timeSeed) external {
+        _warp(timeSeed);
+        (bool found, uint256 orderId) = _openOrder(orderSeed, false);
+        if (!found) return;
+        IMarket.Order memory o = market.getOrder(orderId);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= o.bidDeadline) vm.warp(uint256(o.bidDeadline) + 1);
+        address caller = _tenants[callerSeed % _tenants.length];
+        bytes memory expected;
+        if (caller != o.tenant) {
+            if (!o.autoReopen) {
+                expected = abi.encodeWithSelector(IMarket.MarketNotTenant.selector, orderId, caller);
+            } else if (o.bestBidProvider != 0) {
+                address bestBidder = registry.providerAddress(o.bestBidProvider);
+                if (registry.isActive(bestBidder)) {
+                    expected =
+                        abi.encodeWithSelector(IMarket.MarketBestBidderActive.selector, orderId, o.round, bestBidder);
+                }
+            }
+        }
+        vm.prank(caller);
+        try market.restartBidding(orderId) {
+            require(expected.length == 0, "restartBidding should have reverted");
+            IMarket.Order memory after_ = market.getOrder(orderId);
+            require(after_.round == o.round + 1, "round not advanced");
+            require(after_.restartsSinceLease == o.restartsSinceLease + 1, "restart not counted");
+            require(after_.bidCount == 0 && after_.bestBidProvider == 0, "bids not reset");
+            // forge-lint: disable-next-line(block-timestamp)
+            require(after_.bidDeadline == block.timestamp + o.bidWindow, "deadline not moved");
+            require(after_.escrow == o.escrow && after_.state == IMarket.OrderState.Open, "escrow or state changed");
+            ++calls["restartBidding"];
+        } catch (bytes memory reason) {
+            require(
+                expected.length != 0 && keccak256(reason) == keccak256(expected), "unexpected restartBidding revert"
+            );
+            ++calls["restartBidding.refused"];
+        }
     }
 
     function settle(uint256 leaseSeed, uint256 timeSeed) external {

@@ -5,8 +5,11 @@ import { IMarket } from "../../src/interfaces/IMarket.sol";
 import { MarketBase } from "../MarketBase.t.sol";
 import { MarketHandler } from "./MarketHandler.sol";
 
-/// @notice Market accounting holds after any sequence of orders, bids, acceptances, settles, top-ups,
-/// closes, cancels, faults and withdrawals with time jumps (foundry.toml: 256 runs x 64 calls).
+/// @notice Market accounting holds after any sequence of orders, bids, acceptances, bidding restarts,
+/// settles, top-ups, closes, cancels, faults and withdrawals with time jumps (foundry.toml: 256 runs x
+/// 64 calls). The handler's calls are meant to succeed (expected refusals are caught and checked there),
+/// so any revert fails the run: its checks (`require`) would otherwise pass unnoticed.
+/// forge-config: default.invariant.fail-on-revert = true
 contract MarketInvariantsTest is MarketBase {
     struct FuzzSelector {
         address addr;
@@ -48,7 +51,7 @@ contract MarketInvariantsTest is MarketBase {
         handler = new MarketHandler(market, credits, registry, tenants, providers, watchers);
 
         _targets.push(address(handler));
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = MarketHandler.createOrder.selector;
         selectors[1] = MarketHandler.bid.selector;
         selectors[2] = MarketHandler.acceptBid.selector;
@@ -60,6 +63,7 @@ contract MarketInvariantsTest is MarketBase {
         selectors[8] = MarketHandler.reportFault.selector;
         selectors[9] = MarketHandler.withdrawEarnings.selector;
         selectors[10] = MarketHandler.warp.selector;
+        selectors[11] = MarketHandler.restartBidding.selector;
         _selectors.push(FuzzSelector({ addr: address(handler), selectors: selectors }));
     }
 
@@ -155,6 +159,27 @@ contract MarketInvariantsTest is MarketBase {
             IMarket.Order memory o = market.getOrder(leases[i] >> 32);
             assertEq(uint8(o.state), uint8(IMarket.OrderState.Leased));
             assertEq(uint256(o.round), leases[i] & type(uint32).max);
+        }
+    }
+
+    /// @dev The look-back behind the previous-provider exclusion: rounds restarted since the last lease
+    /// never outnumber the rounds; on an open order the round `round - 1 - restartsSinceLease` holds
+    /// the order's most recent lease (the one the handler saw start last), or, when every round was
+    /// restarted, the order never had a lease.
+    function invariant_lastLeaseIsFoundThroughRestarts() public {
+        uint256[] memory orders = handler.orderIds();
+        for (uint256 i; i < orders.length; ++i) {
+            IMarket.Order memory o = market.getOrder(orders[i]);
+            assertLte(uint256(o.restartsSinceLease), uint256(o.round), "more restarts than rounds");
+            if (o.state != IMarket.OrderState.Open) continue;
+            address lastProvider = handler.ghostLastLeaseProvider(orders[i]);
+            if (o.restartsSinceLease == o.round) {
+                assertEq(lastProvider, address(0), "restarted order had a lease");
+            } else {
+                uint256 leaseId = market.leaseIdOf(orders[i], o.round - 1 - o.restartsSinceLease);
+                assertEq(market.getLease(leaseId).provider, lastProvider, "last lease not found");
+                assertEq(uint8(market.getLease(leaseId).state), uint8(IMarket.LeaseState.Closed));
+            }
         }
     }
 
