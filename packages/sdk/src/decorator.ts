@@ -40,6 +40,11 @@ import {
   registerProvider,
 } from './actions/registerProvider.ts'
 import { type ReportFaultParameters, type ReportFaultReturnType, reportFault } from './actions/reportFault.ts'
+import {
+  type RestartBiddingParameters,
+  type RestartBiddingReturnType,
+  restartBidding,
+} from './actions/restartBidding.ts'
 import { type SettleParameters, type SettleReturnType, settle } from './actions/settle.ts'
 import { type StakeParameters, type StakeReturnType, stake } from './actions/stake.ts'
 import { type TopUpParameters, type TopUpReturnType, topUp } from './actions/topUp.ts'
@@ -84,6 +89,7 @@ export type StoaActions = {
   topUp: (parameters: TopUpParameters) => Promise<TopUpReturnType>
   closeLease: (parameters: CloseLeaseParameters) => Promise<CloseLeaseReturnType>
   cancelOrder: (parameters: CancelOrderParameters) => Promise<CancelOrderReturnType>
+  restartBidding: (parameters: RestartBiddingParameters) => Promise<RestartBiddingReturnType>
   reportFault: (parameters: ReportFaultParameters) => Promise<ReportFaultReturnType>
   withdrawEarnings: (parameters?: WithdrawEarningsParameters) => Promise<WithdrawEarningsReturnType>
   getOrder: (parameters: GetOrderParameters) => Promise<GetOrderReturnType>
@@ -116,6 +122,7 @@ export function stoaActions(client: StoaActionClient): StoaActions {
     topUp: (parameters) => topUp(client, parameters),
     closeLease: (parameters) => closeLease(client, parameters),
     cancelOrder: (parameters) => cancelOrder(client, parameters),
+    restartBidding: (parameters) => restartBidding(client, parameters),
     reportFault: (parameters) => reportFault(client, parameters),
     withdrawEarnings: (parameters) => withdrawEarnings(client, parameters),
     getOrder: (parameters) => getOrder(client, parameters),

@@ -117,6 +117,12 @@ export {
   reportFault,
 } from './actions/reportFault.ts'
 export {
+  type RestartBiddingErrorType,
+  type RestartBiddingParameters,
+  type RestartBiddingReturnType,
+  restartBidding,
+} from './actions/restartBidding.ts'
+export {
   type SettleErrorType,
   type SettleParameters,
   type SettleReturnType,

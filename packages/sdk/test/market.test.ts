@@ -325,6 +325,30 @@ describe('failover: a tenant fault report reopens an auto-reopen order', () => {
     assert.equal(slashedProvider?.stake, stakeBefore - stakeBefore / 10n)
     assert.equal(slashedProvider?.faults, 1)
     assert.equal(slashedProvider?.stats.faults, 1n)
+
+    // Round 2 gets no bid before its window closes: a stranger restarts the bidding, the faulty
+    // provider stays excluded, and a new bid can win.
+    const round2 = await alice.getOrder({ orderId })
+    await devnet.warp((round2?.bidWindow ?? 30) + 1)
+    await assert.rejects(
+      provider2.bid({ orderId, usdPerHour: '0.2' }),
+      (error: unknown) => error instanceof StoaContractError && error.errorName === 'MarketBidWindowClosed',
+    )
+    const restarted = await bob.restartBidding({ orderId })
+    assert.equal(restarted.round, 3)
+    const restartedOrder = await alice.getOrder({ orderId })
+    assert.equal(restartedOrder?.round, 3)
+    assert.equal(restartedOrder?.restartsSinceLease, 1)
+    assert.equal(restartedOrder?.bidDeadline, restarted.bidDeadline)
+    await assert.rejects(
+      provider3.bid({ orderId, usdPerHour: '0.1' }),
+      (error: unknown) => error instanceof StoaContractError && error.errorName === 'MarketPreviousProvider',
+    )
+    await provider2.bid({ orderId, usdPerHour: '0.2' })
+    await devnet.warp(31)
+    const third = await bob.acceptBestBid({ orderId })
+    assert.equal(third.provider, provider2.account.address)
+    assert.equal(third.leaseId, leaseIdOf(orderId, 3))
   })
 
   test('a lease whose escrow runs out closes with InsufficientFunds at settle', async () => {

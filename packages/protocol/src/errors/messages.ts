@@ -96,6 +96,8 @@ export const contractErrorMessages: { [name in StoaErrorName]: MessageOf<name> }
     `Bidding on order ${orderId} closed ${time(bidDeadline)}.`,
   MarketBidWindowStillOpen: ([orderId, bidDeadline]) =>
     `Bidding on order ${orderId} is open until ${time(bidDeadline)}; the best bid can be accepted only after that.`,
+  MarketBestBidderActive: ([orderId, round, provider]) =>
+    `Order ${orderId} round ${round} has an active best bidder (${provider}): accept its bid instead of restarting the bidding.`,
   MarketRegionNotAllowed: ([orderId, region, regionMask]) =>
     `Order ${orderId} does not run in ${regionLabel(region)}; it allows ${allowedRegions(regionMask)}.`,
   MarketZeroPrice: ([orderId]) => `A bid on order ${orderId} must have a price above zero.`,

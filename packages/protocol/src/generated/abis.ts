@@ -4646,6 +4646,11 @@ export const marketAbi = [
             "type": "uint8",
             "name": "state",
             "internalType": "enum IMarket.OrderState"
+          },
+          {
+            "type": "uint24",
+            "name": "restartsSinceLease",
+            "internalType": "uint24"
           }
         ]
       }
@@ -4913,6 +4918,19 @@ export const marketAbi = [
   },
   {
     "type": "function",
+    "name": "restartBidding",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "orderId",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "setBidWindowBounds",
     "inputs": [
       {
@@ -5089,6 +5107,31 @@ export const marketAbi = [
         "name": "price",
         "indexed": false,
         "internalType": "uint64"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "BiddingRestarted",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "orderId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint32",
+        "name": "round",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "type": "uint40",
+        "name": "bidDeadline",
+        "indexed": false,
+        "internalType": "uint40"
       }
     ],
     "anonymous": false
@@ -5593,6 +5636,27 @@ export const marketAbi = [
         "type": "uint256",
         "name": "orderId",
         "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "MarketBestBidderActive",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "orderId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint32",
+        "name": "round",
+        "internalType": "uint32"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
       }
     ]
   },
@@ -6455,6 +6519,27 @@ export const stoaErrorsAbi = [
         "type": "uint256",
         "name": "orderId",
         "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "MarketBestBidderActive",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "orderId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint32",
+        "name": "round",
+        "internalType": "uint32"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
       }
     ]
   },

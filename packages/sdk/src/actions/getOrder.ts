@@ -36,6 +36,8 @@ export type OrderRecord = {
   regionMask: number
   /** The regions the mask allows (all of them for mask 0). */
   regions: RegionName[]
+  /** Rounds restarted (restartBidding) since the order's last lease. */
+  restartsSinceLease: number
   /** The lease of the current round while the order is leased. */
   leaseId: bigint | undefined
 }
@@ -75,6 +77,7 @@ export async function getOrder(
     maxPricePerSecond: order.maxPricePerSecond,
     regionMask: order.regionMask,
     regions: regionsFromMask(order.regionMask),
+    restartsSinceLease: order.restartsSinceLease,
     leaseId: state === 'Leased' ? leaseIdOf(orderId, order.round) : undefined,
   }
 }
