@@ -1,3 +1,28 @@
+// Gateway request signing (EIP-712)
+export {
+  GatewayAuthError,
+  type GatewayAuthErrorCode,
+  type GatewayAuthErrorType,
+  type GatewayRequestBody,
+  type GatewayRequestHeaders,
+  type GatewayRequestMessage,
+  type GatewayRequestSigner,
+  type GatewayRequestTypedData,
+  gatewayAuthHeaders,
+  gatewayBodyHash,
+  gatewayDomain,
+  gatewayRequestTypedData,
+  gatewayRequestTypes,
+  leaseIdFromPath,
+  type SignGatewayRequestErrorType,
+  type SignGatewayRequestParameters,
+  type SignGatewayRequestReturnType,
+  signGatewayRequest,
+  type VerifiedGatewayRequest,
+  type VerifyGatewayRequestErrorType,
+  type VerifyGatewayRequestParameters,
+  verifyGatewayRequest,
+} from './auth/index.ts'
 // bytes32 texts
 export { bytes32ToText, textToBytes32 } from './bytes32.ts'
 // Deployments
@@ -41,6 +66,40 @@ export {
   providerRegistryBytecode,
   stoaTokenBytecode,
 } from './generated/bytecode.ts'
+// Manifests: parse, normalize, hash, validate
+export {
+  canonicalManifest,
+  type DecodedManifestSubmission,
+  decodeManifestSubmission,
+  encodeManifestSubmission,
+  formatManifestIssue,
+  isImageReference,
+  type ManifestIssue,
+  type ManifestOrderParameters,
+  type ManifestOrderResources,
+  type ManifestSubmission,
+  ManifestValidationError,
+  type ManifestValidationErrorType,
+  manifestHash,
+  manifestLimits,
+  manifestOrderParameters,
+  moduleDigest,
+  type NormalizedExpose,
+  type NormalizedManifest,
+  type NormalizedResources,
+  type NormalizedService,
+  orderResources,
+  type ParseManifestErrorType,
+  type ParseManifestOptions,
+  type ParseManifestReturnType,
+  parseManifest,
+  type ReadModuleFile,
+  resolveModulePath,
+  type ServiceKind,
+  type ValidateNormalizedManifestErrorType,
+  validateNormalizedManifest,
+  type WasmModuleRef,
+} from './manifest/index.ts'
 // Market enums and lease ids
 export {
   type CloseReason,
