@@ -10,6 +10,7 @@ import { type BuyCreditsParameters, type BuyCreditsReturnType, buyCredits } from
 import { type CancelOrderParameters, type CancelOrderReturnType, cancelOrder } from './actions/cancelOrder.ts'
 import { type CloseLeaseParameters, type CloseLeaseReturnType, closeLease } from './actions/closeLease.ts'
 import { type CreateOrderParameters, type CreateOrderReturnType, createOrder } from './actions/createOrder.ts'
+import { type DeployParameters, type DeployReturnType, deploy } from './actions/deploy.ts'
 import { type GetBidsParameters, type GetBidsReturnType, getBids } from './actions/getBids.ts'
 import {
   type GetCreditBalanceParameters,
@@ -17,6 +18,21 @@ import {
   getCreditBalance,
 } from './actions/getCreditBalance.ts'
 import { type GetLeaseParameters, type GetLeaseReturnType, getLease } from './actions/getLease.ts'
+import {
+  type GetLeaseLogsParameters,
+  type GetLeaseLogsReturnType,
+  getLeaseLogs,
+} from './actions/getLeaseLogs.ts'
+import {
+  type GetLeaseResultsParameters,
+  type GetLeaseResultsReturnType,
+  getLeaseResults,
+} from './actions/getLeaseResults.ts'
+import {
+  type GetLeaseStatusParameters,
+  type GetLeaseStatusReturnType,
+  getLeaseStatus,
+} from './actions/getLeaseStatus.ts'
 import {
   type GetOraclePriceParameters,
   type GetOraclePriceReturnType,
@@ -29,6 +45,7 @@ import {
   type IssueCreditsReturnType,
   issueCredits,
 } from './actions/issueCredits.ts'
+import { type ListLeasesParameters, type ListLeasesReturnType, listLeases } from './actions/listLeases.ts'
 import {
   type RedeemCreditsParameters,
   type RedeemCreditsReturnType,
@@ -45,6 +62,7 @@ import {
   type RestartBiddingReturnType,
   restartBidding,
 } from './actions/restartBidding.ts'
+import { type RankBidsParameters, type RankBidsReturnType, rankBids } from './actions/selectBid.ts'
 import { type SettleParameters, type SettleReturnType, settle } from './actions/settle.ts'
 import { type StakeParameters, type StakeReturnType, stake } from './actions/stake.ts'
 import { type TopUpParameters, type TopUpReturnType, topUp } from './actions/topUp.ts'
@@ -53,6 +71,12 @@ import {
   type UpdateProviderReturnType,
   updateProvider,
 } from './actions/updateProvider.ts'
+import {
+  type WaitForLeaseParameters,
+  type WaitForLeaseReturnType,
+  waitForLease,
+} from './actions/waitForLease.ts'
+import { type WatchLeaseParameters, type WatchLeaseReturnType, watchLease } from './actions/watchLease.ts'
 import {
   type WithdrawEarningsParameters,
   type WithdrawEarningsReturnType,
@@ -95,6 +119,15 @@ export type StoaActions = {
   getOrder: (parameters: GetOrderParameters) => Promise<GetOrderReturnType>
   getLease: (parameters: GetLeaseParameters) => Promise<GetLeaseReturnType>
   getBids: (parameters: GetBidsParameters) => Promise<GetBidsReturnType>
+  // Compute: deploy and run workloads through provider gateways
+  deploy: (parameters: DeployParameters) => Promise<DeployReturnType>
+  rankBids: (parameters: RankBidsParameters) => Promise<RankBidsReturnType>
+  waitForLease: (parameters: WaitForLeaseParameters) => Promise<WaitForLeaseReturnType>
+  watchLease: (parameters: WatchLeaseParameters) => Promise<WatchLeaseReturnType>
+  getLeaseStatus: (parameters: GetLeaseStatusParameters) => Promise<GetLeaseStatusReturnType>
+  getLeaseLogs: (parameters: GetLeaseLogsParameters) => GetLeaseLogsReturnType
+  getLeaseResults: (parameters: GetLeaseResultsParameters) => Promise<GetLeaseResultsReturnType>
+  listLeases: (parameters?: ListLeasesParameters) => Promise<ListLeasesReturnType>
 }
 
 /**
@@ -128,5 +161,13 @@ export function stoaActions(client: StoaActionClient): StoaActions {
     getOrder: (parameters) => getOrder(client, parameters),
     getLease: (parameters) => getLease(client, parameters),
     getBids: (parameters) => getBids(client, parameters),
+    deploy: (parameters) => deploy(client, parameters),
+    rankBids: (parameters) => rankBids(client, parameters),
+    waitForLease: (parameters) => waitForLease(client, parameters),
+    watchLease: (parameters) => watchLease(client, parameters),
+    getLeaseStatus: (parameters) => getLeaseStatus(client, parameters),
+    getLeaseLogs: (parameters) => getLeaseLogs(client, parameters),
+    getLeaseResults: (parameters) => getLeaseResults(client, parameters),
+    listLeases: (parameters) => listLeases(client, parameters),
   }
 }

@@ -52,6 +52,19 @@ export {
   type OrderResources,
 } from './actions/createOrder.ts'
 export {
+  type DeployErrorType,
+  type DeployedJob,
+  type DeployedService,
+  DeployFailedError,
+  type DeployFailedErrorType,
+  type DeployParameters,
+  type DeployProgressEvent,
+  type DeployReturnType,
+  deploy,
+  NoBidsError,
+  type NoBidsErrorType,
+} from './actions/deploy.ts'
+export {
   type BidRecord,
   type GetBidsErrorType,
   type GetBidsParameters,
@@ -71,6 +84,31 @@ export {
   getLease,
   type LeaseRecord,
 } from './actions/getLease.ts'
+export {
+  type GetLeaseLogsErrorType,
+  type GetLeaseLogsParameters,
+  type GetLeaseLogsReturnType,
+  getLeaseLogs,
+} from './actions/getLeaseLogs.ts'
+export {
+  type GetLeaseResultsErrorType,
+  type GetLeaseResultsParameters,
+  type GetLeaseResultsReturnType,
+  getLeaseResults,
+} from './actions/getLeaseResults.ts'
+export {
+  type GetLeaseStatusErrorType,
+  type GetLeaseStatusParameters,
+  type GetLeaseStatusReturnType,
+  getLeaseStatus,
+  type LeaseReference,
+  OrderNotFoundError,
+  type OrderNotFoundErrorType,
+  type ParsedLeaseReference,
+  parseLeaseReference,
+  type ResolvedLeaseReference,
+  resolveLeaseReference,
+} from './actions/getLeaseStatus.ts'
 export {
   type GetOraclePriceErrorType,
   type GetOraclePriceParameters,
@@ -98,6 +136,14 @@ export {
   issueCredits,
 } from './actions/issueCredits.ts'
 export {
+  type LeaseSummary,
+  type ListLeasesErrorType,
+  type ListLeasesParameters,
+  type ListLeasesReturnType,
+  listLeases,
+  type OrderSummary,
+} from './actions/listLeases.ts'
+export {
   type RedeemCreditsErrorType,
   type RedeemCreditsParameters,
   type RedeemCreditsReturnType,
@@ -122,6 +168,21 @@ export {
   type RestartBiddingReturnType,
   restartBidding,
 } from './actions/restartBidding.ts'
+export {
+  type BidderInfo,
+  type BidScoreWeights,
+  type ByAddress,
+  bidScoreWeights,
+  type RankBidsErrorType,
+  type RankBidsParameters,
+  type RankBidsReturnType,
+  type RankedBid,
+  rankBids,
+  type SelectBidErrorType,
+  type SelectBidParameters,
+  type SelectBidReturnType,
+  selectBid,
+} from './actions/selectBid.ts'
 export {
   type SettleErrorType,
   type SettleParameters,
@@ -148,6 +209,28 @@ export {
   updateProvider,
 } from './actions/updateProvider.ts'
 export {
+  LeaseFailedError,
+  type LeaseFailedErrorType,
+  leaseReadiness,
+  type WaitForLeaseErrorType,
+  type WaitForLeaseParameters,
+  type WaitForLeaseProgressEvent,
+  type WaitForLeaseReturnType,
+  WaitForLeaseTimeoutError,
+  type WaitForLeaseTimeoutErrorType,
+  type WaitForLeaseUntil,
+  waitForLease,
+} from './actions/waitForLease.ts'
+export {
+  type Failover,
+  type WatchedService,
+  type WatchLeaseErrorType,
+  type WatchLeaseParameters,
+  type WatchLeaseProgressEvent,
+  type WatchLeaseReturnType,
+  watchLease,
+} from './actions/watchLease.ts'
+export {
   type WithdrawEarningsErrorType,
   type WithdrawEarningsParameters,
   type WithdrawEarningsReturnType,
@@ -161,6 +244,8 @@ export {
 } from './actions/withdrawStake.ts'
 export { type CreateStoaClientParameters, createStoaClient, type StoaClient, stoaChain } from './client.ts'
 export { type StoaActions, stoaActions } from './decorator.ts'
+// Provider gateways: signed requests, lease lookups
+export * from './gateway/index.ts'
 export { InsufficientStoaError } from './internal/allowance.ts'
 export { EventNotFoundError, type EventNotFoundErrorType } from './internal/logs.ts'
 export type { LeaseOutcome } from './internal/market.ts'
