@@ -1,7 +1,14 @@
 import { Command, CommanderError } from 'commander'
 import { registerChainCommands } from './commands/chain.ts'
+import { registerCloseCommand } from './commands/close.ts'
 import { registerCreditsCommands } from './commands/credits.ts'
+import { registerDeployCommand } from './commands/deploy.ts'
 import { registerDevnetCommand } from './commands/devnet.ts'
+import { registerLogsCommand } from './commands/logs.ts'
+import { registerLsCommand } from './commands/ls.ts'
+import { registerProviderEarningsCommand } from './commands/provider-earnings.ts'
+import { registerProviderStartCommand } from './commands/provider-start.ts'
+import { registerStatusCommand } from './commands/status.ts'
 import { formatError } from './errors.ts'
 import { type CliIo, processIo } from './io.ts'
 
@@ -31,6 +38,13 @@ export function createProgram(io: CliIo = processIo): { program: Command; exitCo
   registerDevnetCommand(program, run)
   registerCreditsCommands(program, run)
   registerChainCommands(program, run)
+  registerDeployCommand(program, run)
+  registerLsCommand(program, run)
+  registerStatusCommand(program, run)
+  registerLogsCommand(program, run)
+  registerCloseCommand(program, run)
+  registerProviderEarningsCommand(program, run)
+  registerProviderStartCommand(program, run)
   return { program, exitCode }
 }
 

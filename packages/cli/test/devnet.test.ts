@@ -39,7 +39,15 @@ describe('stoa devnet --json', () => {
   before(async () => {
     port = await findFreePort()
     deploymentFile = join(scratch, 'fresh', 'deployment.json')
-    devnet = await startDevnetProcess(['--port', String(port), '--deployment', deploymentFile])
+    devnet = await startDevnetProcess([
+      '--port',
+      String(port),
+      '--deployment',
+      deploymentFile,
+      '--providers',
+      '0',
+      '--no-demo',
+    ])
     started.push(devnet)
   })
 
@@ -180,7 +188,15 @@ describe('stoa devnet --state DIR', () => {
   test('a restart keeps the chain: same addresses, no redeploy, changes survive', async () => {
     const stateDir = join(scratch, 'state')
     const deploymentFile = join(scratch, 'state-cli', 'deployment.json')
-    const first = await startDevnetProcess(['--state', stateDir, '--deployment', deploymentFile])
+    const first = await startDevnetProcess([
+      '--state',
+      stateDir,
+      '--deployment',
+      deploymentFile,
+      '--providers',
+      '0',
+      '--no-demo',
+    ])
     started.push(first)
     assert.equal(first.summary.reused, false)
 
@@ -206,7 +222,15 @@ describe('stoa devnet --state DIR', () => {
     assert.ok(existsSync(join(stateDir, 'chain.json')), 'anvil dumped the chain')
     assert.ok(existsSync(join(stateDir, 'deployment.json')), 'the deployment is kept with the chain')
 
-    const second = await startDevnetProcess(['--state', stateDir, '--deployment', deploymentFile])
+    const second = await startDevnetProcess([
+      '--state',
+      stateDir,
+      '--deployment',
+      deploymentFile,
+      '--providers',
+      '0',
+      '--no-demo',
+    ])
     started.push(second)
     try {
       assert.equal(second.summary.reused, true)

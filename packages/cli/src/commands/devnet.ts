@@ -1,7 +1,9 @@
-import { relative } from 'node:path'
+import { dirname, relative } from 'node:path'
 import { formatCredits, formatStoa } from '@stoa/protocol'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEPLOYMENT_FILE } from '../deployment-file.ts'
+import { type DemoSummary, prepareDocker, runDemo } from '../devnet/demo.ts'
+import { type DevnetProviders, startDevnetProviders } from '../devnet/providers.ts'
 import { type DevnetProgressEvent, type DevnetSummary, runDevnet } from '../devnet/run-devnet.ts'
 import { type CliIo, contractLabels, milliseconds, table, toJson } from '../io.ts'
 import type { CommandRunner } from '../program.ts'
@@ -13,6 +15,14 @@ export type DevnetCommandOptions = {
   json?: boolean
   fund: boolean
   blockTime?: number
+  providers: number
+  demo: boolean
+}
+
+type ProvidersPart = {
+  docker: { ok: boolean; note: string | undefined }
+  started: DevnetProviders | undefined
+  readyMs: number
 }
 
 export function registerDevnetCommand(program: Command, run: CommandRunner): void {
@@ -24,6 +34,11 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
         'Starts anvil, deploys and wires the Stoa contracts, funds the named test accounts (deployer, alice,',
         'bob, provider1-3, watcher) with STOA and credits, writes the deployment file the other commands read,',
         'prints a summary, and runs until Ctrl-C (SIGINT) or SIGTERM, then stops anvil cleanly.',
+        '',
+        'It then starts --providers N provider daemons (default 3: provider1 eu-west, provider2 us-east,',
+        'provider3 ap-south; each `stoa provider start` in its own process, logging to the devnet folder),',
+        'builds the stoa/busybox:1 image when Docker answers, and runs a demo as alice (unless --no-demo):',
+        'examples/render-job.yaml (WASM) and, with Docker, examples/web-service.yaml.',
         '',
         'With --state DIR the chain survives restarts: anvil loads and saves DIR/chain.json (also every 10 s),',
         'the deployment is kept in DIR/deployment.json, and a restart reuses both instead of redeploying.',
@@ -44,12 +59,17 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
         'mine a block every N seconds (default: one per transaction)',
       ).argParser(positiveNumber),
     )
+    .addOption(
+      new Option('--providers <n>', 'provider daemons to start (0 to 3)').default(3).argParser(providerCount),
+    )
+    .option('--no-demo', 'skip the demo deployments')
     .addHelpText(
       'after',
       [
         '',
         'Examples:',
         '  $ stoa devnet',
+        '  $ stoa devnet --providers 0 --no-demo',
         '  $ stoa devnet --port 8545 --state .stoa/devnet-state',
         '  $ stoa devnet --json > devnet.json &',
       ].join('\n'),
@@ -88,12 +108,75 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       }
       throw error
     }
-    const processMs = performance.now()
-    io.stdout(
-      options.json
-        ? `${toJson(summaryJson(devnet.summary, processMs))}\n`
-        : humanSummary(devnet.summary, processMs),
-    )
+    const devnetDir = options.state ?? dirname(devnet.summary.deploymentFiles[0] ?? options.deployment)
+    const deploymentArg = devnet.summary.deploymentFiles[0]?.endsWith(DEFAULT_DEPLOYMENT_FILE)
+      ? ''
+      : ` --deployment ${displayPath(devnet.summary.deploymentFiles[0] ?? '')}`
+    let part: ProvidersPart = { docker: { ok: false, note: undefined }, started: undefined, readyMs: 0 }
+    let demo: DemoSummary | undefined
+    const stopAll = async () => {
+      await part.started?.stop()
+      await devnet.stop()
+    }
+    try {
+      if (options.providers > 0) {
+        const docker = await prepareDocker()
+        const dockerNote = docker.ok ? undefined : `${docker.reason}: the providers run WASM only`
+        if (!options.json) {
+          io.stderr(
+            docker.ok
+              ? `✓ Image stoa/busybox:1 ready (${docker.imageId.slice(0, 19)})\n`
+              : `! ${dockerNote}\n`,
+          )
+        }
+        const providersStartedAt = performance.now()
+        const started = await startDevnetProviders({
+          count: options.providers,
+          dir: devnetDir,
+          deploymentFile: devnet.summary.deploymentFiles[0] ?? options.deployment,
+          docker: docker.ok,
+          namespace: `d${new URL(devnet.summary.rpcUrl).port ? Number(new URL(devnet.summary.rpcUrl).port).toString(36) : '0'}`,
+          signal: controller.signal,
+        })
+        part = {
+          docker: { ok: docker.ok, note: dockerNote },
+          started,
+          readyMs: performance.now() - providersStartedAt,
+        }
+        if (!options.json) {
+          io.stderr(
+            `✓ Starting ${started.providers.length} providers (${milliseconds(part.readyMs)}): ${started.providers.map((provider) => `${provider.name} #${provider.providerId} ${provider.region}`).join(', ')}\n`,
+          )
+        }
+      }
+      const readyMs = performance.now()
+      if (!options.json) io.stdout(humanSummary(devnet.summary, readyMs, part, devnetDir))
+      if (options.demo && part.started && !controller.signal.aborted) {
+        if (!options.json) io.stderr('Running the demo (deploying as alice)…\n')
+        demo = await runDemo({
+          deployment: devnet.deployment,
+          providers: part.started.providers,
+          docker: part.docker.ok,
+          dockerNote: part.docker.note,
+          deploymentArg,
+          signal: controller.signal,
+          ...(options.json ? {} : { onStep: (text: string) => io.stderr(`✓ Deployed the ${text}\n`) }),
+        })
+        if (!options.json) io.stdout(humanDemo(demo, performance.now()))
+      }
+      if (options.json) {
+        io.stdout(
+          `${toJson({ ...summaryJson(devnet.summary, readyMs), ...providersJson(part, demo, devnetDir) })}\n`,
+        )
+      }
+    } catch (error) {
+      await stopAll()
+      if (stopSignal) {
+        io.stderr(`Stopped by ${stopSignal} before the devnet was ready.\n`)
+        return 0
+      }
+      throw error
+    }
 
     const stopped = new Promise<'signal'>((resolve) => {
       if (controller.signal.aborted) resolve('signal')
@@ -101,7 +184,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
     })
     const outcome = await Promise.race([stopped, devnet.exited])
     if (outcome === 'signal') {
-      await devnet.stop()
+      await stopAll()
       if (!options.json) {
         io.stderr(
           `Stopped (${stopSignal}).${devnet.summary.stateDir ? ` Chain saved in ${displayPath(devnet.summary.stateDir)}.` : ''}\n`,
@@ -109,6 +192,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       }
       return 0
     }
+    await part.started?.stop()
     // anvil went away on its own. A terminal's Ctrl-C reaches anvil too (same process group), so
     // a clean exit or SIGINT/SIGTERM is a normal stop; anything else is a crash.
     if (outcome.code === 0 || outcome.signal === 'SIGINT' || outcome.signal === 'SIGTERM') return 0
@@ -185,7 +269,12 @@ function timingKey(step: string): string {
   return camel.endsWith('Ms') ? camel : `${camel}Ms`
 }
 
-function humanSummary(summary: DevnetSummary, processMs: number): string {
+function humanSummary(
+  summary: DevnetSummary,
+  processMs: number,
+  part: ProvidersPart,
+  devnetDir: string,
+): string {
   const lines = [
     '',
     `Stoa devnet ready in ${milliseconds(summary.timings.totalMs)} (${milliseconds(processMs)} since the process started)${summary.reused ? ', reusing the saved chain' : ''}`,
@@ -219,6 +308,7 @@ function humanSummary(summary: DevnetSummary, processMs: number): string {
         formatCredits(account.credits),
       ]),
     ]),
+    ...providerLines(part, devnetDir),
     '',
     'Read the oracle price:',
     `  ${castExample(summary)}`,
@@ -248,4 +338,83 @@ function positiveNumber(value: string): number {
   const number = Number(value)
   if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.')
   return number
+}
+
+function providerLines(part: ProvidersPart, devnetDir: string): string[] {
+  if (!part.started) return []
+  return [
+    '',
+    `Providers (ready in ${milliseconds(part.readyMs)}; logs and data in ${displayPath(devnetDir)})`,
+    table([
+      ['name', 'id', 'region', 'USD/h per core, GiB', 'gateway', 'ingress', 'log'],
+      ...part.started.providers.map((provider) => [
+        provider.name,
+        `#${provider.providerId}`,
+        provider.region,
+        `${provider.pricing.cpu}, ${provider.pricing.memoryGiB}`,
+        provider.gatewayUrl,
+        provider.ingressUrl ?? 'off',
+        displayPath(provider.logFile),
+      ]),
+    ]),
+    ...(part.docker.ok ? [] : [`  ${part.docker.note}`]),
+  ]
+}
+
+function humanDemo(demo: DemoSummary, processMs: number): string {
+  const lines = [
+    '',
+    `Demo done in ${milliseconds(demo.ms)} (${milliseconds(processMs)} since the process started)`,
+  ]
+  if ('error' in demo.render) lines.push(`  render job: failed: ${demo.render.error}`)
+  else {
+    lines.push(
+      `  Render job (${demo.render.example}): lease ${demo.render.leaseId} on ${demo.render.provider}`,
+    )
+    for (const file of demo.render.results) {
+      lines.push(`    ${file.name}  sha256 ${file.sha256}  ${file.path ? displayPath(file.path) : ''}`)
+    }
+    lines.push(`    logs: ${demo.render.logsCommand}`)
+  }
+  if ('skipped' in demo.service) lines.push(`  Web service: skipped (${demo.service.skipped})`)
+  else if ('error' in demo.service) lines.push(`  Web service: failed: ${demo.service.error}`)
+  else {
+    lines.push(
+      `  Web service (${demo.service.example}): lease ${demo.service.leaseId} on ${demo.service.provider}`,
+      `    ${demo.service.url}${demo.service.status ? ` (answered ${demo.service.status})` : ''}`,
+      `    $ ${demo.service.curl}`,
+    )
+  }
+  lines.push('', 'Ctrl-C to stop', '')
+  return lines.join('\n')
+}
+
+function providersJson(part: ProvidersPart, demo: DemoSummary | undefined, devnetDir: string) {
+  return {
+    devnetDir,
+    docker: part.docker,
+    providers: (part.started?.providers ?? []).map((provider) => ({
+      name: provider.name,
+      address: provider.address,
+      providerId: provider.providerId,
+      region: provider.region,
+      gatewayUrl: provider.gatewayUrl,
+      ingressUrl: provider.ingressUrl,
+      pid: provider.pid,
+      dataDir: provider.dataDir,
+      logFile: provider.logFile,
+      configFile: provider.configFile,
+      pricing: provider.pricing,
+      health: provider.health,
+      readyMs: provider.readyMs,
+    })),
+    providersReadyMs: Math.round(part.readyMs),
+    demo: demo ?? null,
+  }
+}
+
+function providerCount(value: string): number {
+  const count = Number(value)
+  if (!Number.isInteger(count) || count < 0 || count > 3) throw new InvalidArgumentError('expected 0 to 3.')
+  return count
 }
