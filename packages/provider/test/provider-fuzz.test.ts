@@ -23,6 +23,9 @@ import {
   waitFor,
 } from './daemon-fixture.ts'
 
+/** fast-check seed: fixed unless STOA_FUZZ_SEED is set (then printed on failure by fast-check). */
+const fuzzSeed = Number(process.env.STOA_FUZZ_SEED ?? 0x5704)
+
 let devnet: Devnet
 let daemon: TestDaemon
 let leaseId: bigint
@@ -271,7 +274,8 @@ test('random gateway requests never get a 5xx and never bring the daemon down', 
         }
       },
     ),
-    { numRuns: 400 },
+    // A fixed seed by default so the coverage check below is stable in CI; set STOA_FUZZ_SEED to explore.
+    { numRuns: 400, seed: fuzzSeed },
   )
   const health = await fetch(`${daemon.gatewayUrl}/v1/health`)
   assert.equal(health.status, 200)
@@ -300,7 +304,7 @@ test('random ingress requests get JSON errors, never a crash', async () => {
         if (result.status >= 400) assert.match(result.contentType, /application\/json/)
       },
     ),
-    { numRuns: 200 },
+    { numRuns: 200, seed: fuzzSeed },
   )
   const probe = await fetch(`${base}/l/${leaseId}/`)
   assert.ok(probe.status === 200 || probe.status === 503)
