@@ -299,8 +299,9 @@ describe('a WASM job', () => {
     try {
       await closeLease(devnet.alice, { leaseId: lease.leaseId })
       assert.ok((await provider.components.runtimes.wasm?.list())?.some((w) => w.leaseId === lease.leaseId))
-      const report = await provider.services.reconciler.reconcile()
-      assert.ok(report.leasesClosed.includes(lease.leaseId))
+      // The reconciler's own periodic pass may get there between the close and this call; either way
+      // the pass below must leave the workload gone and the lease closed.
+      await provider.services.reconciler.reconcile()
       assert.equal(
         (await provider.components.runtimes.wasm?.list())?.some((w) => w.leaseId === lease.leaseId),
         false,
