@@ -128,5 +128,21 @@ describe('stoa devnet --json --providers 3', () => {
       assert.equal(alive(provider.pid), false, `${provider.name} stopped`)
     const { stdout } = await execFileAsync('ps', ['-eo', 'args']).catch(() => ({ stdout: '' }))
     assert.ok(!stdout.includes(join(scratch, 'providers')), 'no provider process left')
+    if (summary.docker.ok) {
+      // The demo's web service ran in a container of this devnet's namespace: Ctrl-C removed it.
+      const namespace = `d${Number(new URL(rpcUrl).port).toString(36)}`
+      const { stdout: containers } = await execFileAsync('docker', [
+        'ps',
+        '-a',
+        '--filter',
+        'label=stoa.provider',
+        '--format',
+        '{{.Label "stoa.provider"}}',
+      ])
+      assert.ok(
+        !containers.split('\n').some((owner) => owner.trim().endsWith(`-${namespace}`)),
+        'no container of this devnet left',
+      )
+    }
   })
 })

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { dirname, relative } from 'node:path'
+import { promisify } from 'node:util'
 import { formatCredits, formatStoa } from '@stoa/protocol'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEPLOYMENT_FILE } from '../deployment-file.ts'
@@ -114,8 +116,13 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       : ` --deployment ${displayPath(devnet.summary.deploymentFiles[0] ?? '')}`
     let part: ProvidersPart = { docker: { ok: false, note: undefined }, started: undefined, readyMs: 0 }
     let demo: DemoSummary | undefined
+    // Containers are labelled `stoa.provider=<address>-<namespace>`; the namespace is this devnet's.
+    const namespace = `d${new URL(devnet.summary.rpcUrl).port ? Number(new URL(devnet.summary.rpcUrl).port).toString(36) : '0'}`
     const stopAll = async () => {
       await part.started?.stop()
+      // A stopped daemon leaves its workloads running (a restarted daemon adopts them), but nothing
+      // adopts a devnet's: remove them so Ctrl-C leaves no container behind.
+      if (part.docker.ok) await removeDevnetContainers(namespace)
       await devnet.stop()
     }
     try {
@@ -135,7 +142,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
           dir: devnetDir,
           deploymentFile: devnet.summary.deploymentFiles[0] ?? options.deployment,
           docker: docker.ok,
-          namespace: `d${new URL(devnet.summary.rpcUrl).port ? Number(new URL(devnet.summary.rpcUrl).port).toString(36) : '0'}`,
+          namespace,
           signal: controller.signal,
         })
         part = {
@@ -193,6 +200,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       return 0
     }
     await part.started?.stop()
+    if (part.docker.ok) await removeDevnetContainers(namespace)
     // anvil went away on its own. A terminal's Ctrl-C reaches anvil too (same process group), so
     // a clean exit or SIGINT/SIGTERM is a normal stop; anything else is a crash.
     if (outcome.code === 0 || outcome.signal === 'SIGINT' || outcome.signal === 'SIGTERM') return 0
@@ -417,4 +425,28 @@ function providerCount(value: string): number {
   const count = Number(value)
   if (!Number.isInteger(count) || count < 0 || count > 3) throw new InvalidArgumentError('expected 0 to 3.')
   return count
+}
+
+const execFileAsync = promisify(execFile)
+
+/** Removes every container the devnet's providers started (label `stoa.provider` ending in `-<namespace>`). */
+async function removeDevnetContainers(namespace: string): Promise<void> {
+  try {
+    const { stdout } = await execFileAsync('docker', [
+      'ps',
+      '-a',
+      '--filter',
+      'label=stoa.provider',
+      '--format',
+      '{{.ID}} {{.Label "stoa.provider"}}',
+    ])
+    const ids = stdout
+      .split('\n')
+      .map((line) => line.trim().split(' '))
+      .filter(([id, owner]) => id && owner?.endsWith(`-${namespace}`))
+      .map(([id]) => id as string)
+    if (ids.length > 0) await execFileAsync('docker', ['rm', '-f', ...ids])
+  } catch {
+    // Docker went away meanwhile: nothing left to remove here.
+  }
 }
