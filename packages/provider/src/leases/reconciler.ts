@@ -56,6 +56,7 @@ export function reconciler(init: ReconcilerInit): (components: ReconcilerCompone
     const logger = components.logger ?? silentLogger
     let timer: NodeJS.Timeout | undefined
     let running: Promise<ReconcileReport> | undefined
+    let queued: Promise<ReconcileReport> | undefined
     let stopped = true
 
     async function pass(): Promise<ReconcileReport> {
@@ -174,10 +175,21 @@ export function reconciler(init: ReconcilerInit): (components: ReconcilerCompone
     }
 
     function reconcile(): Promise<ReconcileReport> {
-      running ??= pass().finally(() => {
-        running = undefined
-      })
-      return running
+      if (running === undefined) {
+        running = pass().finally(() => {
+          running = undefined
+        })
+        return running
+      }
+      // A pass is in flight and may have read the chain before the caller's change: callers get one
+      // more pass that starts after it (shared by everyone who asks meanwhile).
+      queued ??= running
+        .catch(() => undefined)
+        .then(() => {
+          queued = undefined
+          return reconcile()
+        })
+      return queued
     }
 
     function schedule(): void {
