@@ -128,7 +128,8 @@ export function testConfig(
 
 export type TestDaemon = ProviderDaemon & { dataDir: string; logs: Record<string, unknown>[] }
 
-const created: { daemon: ProviderDaemon; dataDir: string; keep: boolean }[] = []
+const created: { daemon: ProviderDaemon; dataDir: string; keep: boolean; logs: Record<string, unknown>[] }[] =
+  []
 
 /** Creates (and starts, unless told not to) a daemon with a fresh or given data directory; logs kept in memory. */
 export async function startDaemon(
@@ -146,7 +147,7 @@ export async function startDaemon(
     },
   })
   const daemon = createProviderDaemon(testConfig(devnet, key, dataDir, options.overrides), { logger })
-  created.push({ daemon, dataDir, keep: options.dataDir !== undefined })
+  created.push({ daemon, dataDir, keep: options.dataDir !== undefined, logs })
   if (options.start !== false) await daemon.start()
   return Object.assign(daemon, { dataDir, logs }) as TestDaemon
 }
@@ -186,6 +187,15 @@ export async function orderFor(
   })
 }
 
+/** The last log lines of every daemon still known to the fixture, to explain a timeout in CI. */
+function recentLogs(lines = 25): string {
+  const parts = created.map(({ daemon, logs }) => {
+    const tail = logs.slice(-lines).map((entry) => `    ${JSON.stringify(entry)}`)
+    return `\n  daemon ${daemon.address} (${logs.length} log lines, last ${tail.length}):\n${tail.join('\n')}`
+  })
+  return parts.join('')
+}
+
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<value>(
   check: () => Promise<value | undefined | false> | value | undefined | false,
@@ -202,7 +212,7 @@ export async function waitFor<value>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${String(last)}` : ''}`,
+        `timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${String(last)}` : ''}${recentLogs()}`,
       )
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50))

@@ -153,20 +153,34 @@ describe('external pricing script', () => {
   test('bids the price the script prints, given the order as JSON on stdin', async () => {
     const seen = path.join(scratch, 'request.json')
     const script = path.join(scratch, 'price.sh')
-    await writeFile(script, `#!/bin/sh\ncat > ${seen}\necho 0.02\n`)
+    // One request per line: a fresh daemon also prices the orders earlier tests left open.
+    await writeFile(script, `#!/bin/sh\ncat >> ${seen}\necho >> ${seen}\necho 0.02\n`)
     await chmod(script, 0o755)
     const scripted = await startDaemon(devnet, devnet.providerKeys[1] as `0x${string}`, {
-      overrides: { pricing: { script: { path: script, timeoutMs: 5000 } } },
+      overrides: {
+        pricing: { script: { path: script, timeoutMs: 5000 } },
+        // Room for every order left open above, so which of them it bids on first cannot matter.
+        capacity: { cpuMillis: 64_000, memoryMiB: 65_536 },
+      },
     })
     const created = await order({ cpuMillis: 500, memoryMiB: 256 })
-    await waitFor(() => decision(scripted, created.orderId)?.bid === 'placed', { what: 'a scripted bid' })
+    const outcome = await waitFor(() => decision(scripted, created.orderId), { what: 'a scripted decision' })
+    assert.equal(outcome.bid, 'placed', `decision: ${JSON.stringify(outcome)}`)
     const bids = await getBids(devnet.alice, { orderId: created.orderId })
     const mine = bids.find((b) => b.provider === scripted.address)
     assert.equal(mine?.pricePerSecond, usdPerHourToPricePerSecond('0.02', { rounding: 'up' }))
-    const request = JSON.parse(await readFile(seen, 'utf8')) as {
-      order: { orderId: string; resources: unknown }
-      provider: { region: string }
-    }
+    const requests = (await readFile(seen, 'utf8'))
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            order: { orderId: string; resources: unknown }
+            provider: { region: string }
+          },
+      )
+    const request = requests.find((r) => r.order.orderId === created.orderId.toString())
+    assert.ok(request, 'the script saw the order')
     assert.equal(request.order.orderId, created.orderId.toString())
     assert.deepEqual(request.order.resources, { cpuMillis: 500, memoryMiB: 256, storageMiB: 0, gpus: 0 })
     assert.equal(request.provider.region, 'eu-west')
