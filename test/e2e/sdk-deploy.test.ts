@@ -17,7 +17,7 @@ import { formatCredits, leaseIdOf, parseStoa } from '@stoa/protocol'
 import { createProviderDaemon, type ProviderDaemon } from '@stoa/provider'
 import Fastify from 'fastify'
 import { type Address, sha256 } from 'viem'
-import { devnetAccount } from '../src/devnet/index.ts'
+import { devnetAccount } from '@stoa/sdk/devnet'
 import {
   closeLease,
   type DeployProgressEvent,
@@ -32,10 +32,10 @@ import {
   type WatchLeaseProgressEvent,
   waitForLease,
   watchLease,
-} from '../src/index.ts'
-import { type Devnet, startDevnet } from './devnet.ts'
+} from '@stoa/sdk'
+import { type Devnet, startDevnet } from '../../packages/sdk/test/devnet.ts'
 
-const repositoryRoot = resolve(import.meta.dirname, '../../..')
+const repositoryRoot = resolve(import.meta.dirname, '../..')
 const skipDocker = process.env.STOA_SKIP_DOCKER === '1'
 
 let devnet: Devnet
