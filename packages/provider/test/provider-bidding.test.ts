@@ -150,7 +150,7 @@ describe('bid engine', () => {
 })
 
 describe('external pricing script', () => {
-  test('bids the price the script prints, given the order as JSON on stdin', async () => {
+  test('bids the price the script prints, given the order as JSON on stdin', async (t) => {
     const seen = path.join(scratch, 'request.json')
     const script = path.join(scratch, 'price.sh')
     // One request per line: a fresh daemon also prices the orders earlier tests left open.
@@ -163,9 +163,21 @@ describe('external pricing script', () => {
         capacity: { cpuMillis: 64_000, memoryMiB: 65_536 },
       },
     })
+    t.after(() => scripted.stop())
     const created = await order({ cpuMillis: 500, memoryMiB: 256 })
-    const outcome = await waitFor(() => decision(scripted, created.orderId), { what: 'a scripted decision' })
-    assert.equal(outcome.bid, 'placed', `decision: ${JSON.stringify(outcome)}`)
+    // `{ bid: true }` is the evaluation while the transaction is on its way; wait for its outcome.
+    const outcome = await waitFor(
+      () => {
+        const d = decision(scripted, created.orderId)
+        return d && d.bid !== true ? d : undefined
+      },
+      { what: 'a scripted decision' },
+    )
+    assert.equal(
+      outcome.bid,
+      'placed',
+      `decision: ${JSON.stringify(outcome, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    )
     const bids = await getBids(devnet.alice, { orderId: created.orderId })
     const mine = bids.find((b) => b.provider === scripted.address)
     assert.equal(mine?.pricePerSecond, usdPerHourToPricePerSecond('0.02', { rounding: 'up' }))
@@ -184,16 +196,16 @@ describe('external pricing script', () => {
     assert.equal(request.order.orderId, created.orderId.toString())
     assert.deepEqual(request.order.resources, { cpuMillis: 500, memoryMiB: 256, storageMiB: 0, gpus: 0 })
     assert.equal(request.provider.region, 'eu-west')
-    await scripted.stop()
   })
 
-  test('a script past its timeout is killed and no bid is placed', async () => {
+  test('a script past its timeout is killed and no bid is placed', async (t) => {
     const script = path.join(scratch, 'slow.sh')
     await writeFile(script, '#!/bin/sh\nsleep 5\necho 0.01\n')
     await chmod(script, 0o755)
     const slow = await startDaemon(devnet, devnet.providerKeys[2] as `0x${string}`, {
       overrides: { pricing: { script: { path: script, timeoutMs: 200 } } },
     })
+    t.after(() => slow.stop())
     const created = await order({ cpuMillis: 500, memoryMiB: 256 })
     const result = await waitFor(() => decision(slow, created.orderId), { what: 'a decision' })
     assert.ok('reason' in result)
@@ -204,7 +216,6 @@ describe('external pricing script', () => {
       bids.find((b) => b.provider === slow.address),
       undefined,
     )
-    await slow.stop()
   })
 })
 

@@ -282,7 +282,7 @@ describe('deployStoa + fundDevnetAccounts (in process)', () => {
     const empty = await anvil()
     await assert.rejects(verifyStoaDeployment(deployment, { rpcUrl: empty.rpcUrl }), (error: unknown) => {
       assert.ok(error instanceof DeploymentNotFoundError)
-      assert.equal(error.missing.length, 5)
+      assert.equal(error.missing.length, 6)
       return true
     })
   })
