@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Market gas report: `npm run gas` (from the repository root; runs in contracts/).
+// Market and StorageDeals gas report: `npm run gas` (from the repository root; runs in contracts/).
 //
-// Runs test/MarketGas.t.sol with `forge test --isolate`, where every top-level call is its own
+// Runs test/MarketGas.t.sol and test/StorageGas.t.sol with `forge test --isolate`, where every top-level call is its own
 // transaction: the figure each test logs (`gas:<operation>`, from `vm.lastCallGas()`) is what a receipt
 // would show, 21k base, calldata, cold accesses and refunds included. The tests define "typical" (see
-// the contract's comment). Prints operation | gas | goal | Akash estimate | ok?, then compares the
-// per-test gas with the committed `.gas-snapshot` (written by
-// `forge snapshot --match-contract MarketGasTest --isolate`).
+// the contracts' comments). Prints operation | gas | goal | Akash estimate | ok? for the Market, then
+// the StorageDeals figures against docs/storage-spec.md's goal (submitProof <= 45k for a 1 GiB shard,
+// judged on the per-proof figure of a batched submitProofs; the single-proof transaction, which pays
+// the 21k base alone, is printed beside it), then compares the per-test gas with the committed
+// `.gas-snapshot` (written by `forge snapshot --match-contract 'MarketGasTest|StorageGasTest' --isolate`).
 //
 // Exit status: 1 when a goal is missed or a gas test fails; with --check also when the snapshot
 // differs. --update rewrites `.gas-snapshot`. Flags reach the script as
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url'
 
 const contractsDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 const snapshotFile = join(contractsDir, '.gas-snapshot')
-const match = ['--match-contract', 'MarketGasTest', '--isolate']
+const match = ['--match-contract', 'MarketGasTest|StorageGasTest', '--isolate']
 const args = new Set(process.argv.slice(2))
 
 /** Goals from ARCHITECTURE.md section 8; Akash's EVM-port estimates as the anchor. */
@@ -29,6 +31,11 @@ const goals = {
   acceptBid: { goal: 120_000, akash: 700_000 },
   settle: { goal: 50_000, akash: 180_000 },
   closeLease: { goal: 60_000, akash: 450_000 },
+}
+
+/** docs/storage-spec.md section 3: a proof of a 1 GiB shard (512-byte leaves: 2^21 leaves, 21 siblings). */
+const storageGoals = {
+  'submitProof (1 GiB shard, per proof in a batch of 10)': { goal: 45_000 },
 }
 
 function forgeBinary() {
@@ -80,18 +87,20 @@ if (jsonStart < 0) {
 }
 const suites = JSON.parse(run.stdout.slice(jsonStart))
 const measured = new Map()
+const storageMeasured = new Map()
 const failures = []
-for (const suite of Object.values(suites)) {
+for (const [suiteName, suite] of Object.entries(suites)) {
+  const into = suiteName.endsWith(':StorageGasTest') ? storageMeasured : measured
   for (const [test, result] of Object.entries(suite.test_results)) {
     if (result.status !== 'Success') failures.push(`${test}: ${result.reason ?? result.status}`)
     for (const log of result.decoded_logs ?? []) {
       const found = /^gas:(.+): (\d+)$/.exec(log)
-      if (found) measured.set(found[1], Number(found[2]))
+      if (found) into.set(found[1], Number(found[2]))
     }
   }
 }
-if (measured.size === 0) {
-  console.error('gas-report: no gas figures found (did test/MarketGas.t.sol run?)')
+if (measured.size === 0 || storageMeasured.size === 0) {
+  console.error('gas-report: no gas figures found (did test/MarketGas.t.sol and test/StorageGas.t.sol run?)')
   process.exit(1)
 }
 
@@ -110,6 +119,19 @@ for (const [operation, gas] of measured) {
 }
 console.log('Market gas per transaction (forge --isolate: 21k base, calldata, cold access, refunds)\n')
 printTable(['operation', 'gas', 'goal', 'Akash estimate', 'ok?'], rows)
+
+const storageRows = []
+for (const [operation, { goal }] of Object.entries(storageGoals)) {
+  const gas = storageMeasured.get(operation)
+  const ok = gas !== undefined && gas <= goal
+  if (!ok) missed++
+  storageRows.push([operation, formatGas(gas), formatGas(goal), ok ? 'ok' : 'MISSED'])
+}
+for (const [operation, gas] of storageMeasured) {
+  if (!(operation in storageGoals)) storageRows.push([operation, formatGas(gas), '-', ''])
+}
+console.log('\nStorageDeals gas per transaction (same measure; proofs of a 1 GiB shard, 512-byte leaves)\n')
+printTable(['operation', 'gas', 'goal', 'ok?'], storageRows)
 
 // 3. Compare with the committed snapshot (or rewrite it).
 console.log('')

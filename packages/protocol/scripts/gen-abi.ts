@@ -14,7 +14,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 /** The contracts whose ABIs and bytecode the SDK needs, in deployment order. */
-const contracts = ['StoaToken', 'PriceOracle', 'Credits', 'ProviderRegistry', 'Market'] as const
+const contracts = [
+  'StoaToken',
+  'PriceOracle',
+  'Credits',
+  'ProviderRegistry',
+  'Market',
+  'StorageDeals',
+] as const
 
 const scriptDirectory = dirname(fileURLToPath(import.meta.url))
 const repositoryRoot = resolve(scriptDirectory, '../../..')

@@ -9,6 +9,7 @@ export const stoaContractNames = [
   'credits',
   'providerRegistry',
   'market',
+  'storageDeals',
 ] as const
 export type StoaContractName = (typeof stoaContractNames)[number]
 

@@ -58,6 +58,7 @@ export {
   providerRegistryAbi,
   stoaErrorsAbi,
   stoaTokenAbi,
+  storageDealsAbi,
 } from './generated/abis.ts'
 export {
   creditsBytecode,
@@ -65,6 +66,7 @@ export {
   priceOracleBytecode,
   providerRegistryBytecode,
   stoaTokenBytecode,
+  storageDealsBytecode,
 } from './generated/bytecode.ts'
 // Manifests: parse, normalize, hash, validate
 export {

@@ -25,6 +25,7 @@ const valid = {
     credits: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
     providerRegistry: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9',
     market: '0x5FC8d32690cc91D4c39d9d3abcBD16989F875707',
+    storageDeals: '0xa513E6E4b8f2a923D98304ec87F64353C4D5C853',
   },
 }
 

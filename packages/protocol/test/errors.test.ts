@@ -24,6 +24,7 @@ import {
   StoaContractError,
   stoaErrorsAbi,
   stoaTokenAbi,
+  storageDealsAbi,
   textToBytes32,
   toStoaContractError,
 } from '../src/index.ts'
@@ -36,6 +37,7 @@ const contractAbis = {
   Credits: creditsAbi,
   ProviderRegistry: providerRegistryAbi,
   Market: marketAbi,
+  StorageDeals: storageDealsAbi,
 } as const
 
 /** A plausible value for an ABI parameter, typed the way viem decodes it. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 const script = fileURLToPath(new URL('../scripts/gen-abi.ts', import.meta.url))
 // Resolved here: `--import tsx` alone would resolve from the child's working directory.
 const tsx = import.meta.resolve('tsx')
-const names = ['StoaToken', 'PriceOracle', 'Credits', 'ProviderRegistry', 'Market'] as const
+const names = ['StoaToken', 'PriceOracle', 'Credits', 'ProviderRegistry', 'Market', 'StorageDeals'] as const
 
 /** Runs the generator from an unrelated working directory (paths must not depend on cwd). */
 function genAbi(...args: string[]) {

@@ -211,6 +211,25 @@ export const providerConfigSchema = z.strictObject({
         .prefault('all'),
     })
     .prefault({}),
+  /** Storage provider role (docs/storage-spec.md): shards held, acceptances signed, proofs sent. */
+  storage: z
+    .strictObject({
+      enabled: z.boolean().prefault(true),
+      /** Bytes of disk offered to shards; default the capacity's storageMiB. */
+      capacityBytes: int(0).optional(),
+      /**
+       * The lowest price accepted, in 1e-18 credits per byte per second (an integer). The default,
+       * 771600, is about USD 2 per TB-month.
+       */
+      askPricePerByteSecond: z
+        .union([z.string().regex(/^\d{1,20}$/, { message: 'expected an integer' }), int(0)])
+        .prefault(771_600),
+      /** Seconds an upload, or a shard no deal names, is kept (extended by a signed acceptance's deadline). */
+      uploadTtlSeconds: int(1, 30 * 24 * 3600).prefault(3600),
+      /** The shard directory; default <dataDir>/shards. */
+      dir: z.string().min(1).optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).prefault('info'),
@@ -232,7 +251,7 @@ export type ScriptPricing = { kind: 'script'; path: string; args: string[]; time
 /** The configuration after validation, with the deployment and key resolved. */
 export type ProviderConfig = Omit<
   ParsedConfig,
-  'key' | 'keyFile' | 'chain' | 'pricing' | 'stake' | 'region' | 'watcher' | 'log' | 'dataDir'
+  'key' | 'keyFile' | 'chain' | 'pricing' | 'stake' | 'region' | 'watcher' | 'log' | 'dataDir' | 'storage'
 > & {
   key: Hex
   dataDir: string
@@ -249,6 +268,15 @@ export type ProviderConfig = Omit<
     leases: 'all' | bigint[]
   }
   log: { level: LogLevel }
+  storage: {
+    enabled: boolean
+    /** Undefined: the capacity's storageMiB. */
+    capacityBytes: number | undefined
+    askPricePerByteSecond: bigint
+    uploadTtlSeconds: number
+    /** Absolute. */
+    dir: string
+  }
 }
 
 export type ParseProviderConfigOptions = {
@@ -364,6 +392,16 @@ export function parseProviderConfig(
       leases: config.watcher.leases === 'all' ? 'all' : config.watcher.leases.map((id) => BigInt(id)),
     },
     log: { level: config.log.level },
+    storage: {
+      enabled: config.storage.enabled,
+      capacityBytes: config.storage.capacityBytes,
+      askPricePerByteSecond: BigInt(config.storage.askPricePerByteSecond),
+      uploadTtlSeconds: config.storage.uploadTtlSeconds,
+      dir:
+        config.storage.dir !== undefined
+          ? resolvePath(config.storage.dir)
+          : path.join(resolvePath(config.dataDir), 'shards'),
+    },
   }
 }
 

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import type { Address } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { type BidEngine, bidEngine } from './bidding/engine.ts'
 import { createPricer, type Pricer } from './bidding/pricing.ts'
 import { type Capacity, detectCapacity, resolveCapacity } from './capacity.ts'
@@ -18,6 +19,7 @@ import { createLogger, type Logger } from './logger.ts'
 import { createProviderMetrics, type ProviderMetrics } from './metrics.ts'
 import { createWasmRuntime } from './runtime/wasm.ts'
 import { openStateStore, type StateStore } from './state/store.ts'
+import { type StorageService, storageService } from './storage/service.ts'
 import { type Watcher, watcher } from './watcher/service.ts'
 
 /**
@@ -46,6 +48,8 @@ export type ProviderServices = {
   gateway: Gateway
   ingress: Ingress | undefined
   watcher: Watcher | undefined
+  /** The storage role (shards, acceptances, proofs); undefined when `storage.enabled` is false. */
+  storage: StorageService | undefined
 }
 
 export type ProviderDaemon = {
@@ -217,6 +221,23 @@ export function createProviderDaemon(
         logger: logger.child({ service: 'leases' }),
         metrics,
       })
+      const storageSvc = resolved.storage.enabled
+        ? storageService({
+            dir: resolved.storage.dir,
+            capacityBytes: resolved.storage.capacityBytes ?? capacity.storageMiB * 1024 * 1024,
+            askPricePerByteSecond: resolved.storage.askPricePerByteSecond,
+            uploadTtlSeconds: resolved.storage.uploadTtlSeconds,
+            fromBlock: resolved.chain.fromBlock,
+            logChunkBlocks: resolved.chain.logChunkBlocks,
+          })({
+            chain,
+            chainService: chainSvc,
+            store,
+            signer: privateKeyToAccount(resolved.key),
+            logger: logger.child({ service: 'storage' }),
+            metrics,
+          })
+        : undefined
       const gatewaySvc = gateway({
         host: resolved.gateway.host,
         port: resolved.gateway.port,
@@ -231,6 +252,7 @@ export function createProviderDaemon(
         info: () => ({ region: resolved.region, ingressUrl }),
         logger,
         metrics,
+        storageRoutes: storageSvc?.routes,
       })
       const ingressSvc = resolved.ingress.enabled
         ? ingress({ host: resolved.ingress.host, port: resolved.ingress.port })({ leases, logger, metrics })
@@ -281,9 +303,15 @@ export function createProviderDaemon(
         gateway: gatewaySvc,
         ingress: ingressSvc,
         watcher: watcherSvc,
+        storage: storageSvc,
       }
 
-      // Listen first: the URLs registered on chain are those actually bound.
+      // Shards first (a restart cuts unfinished uploads back to what was fsync'd), then listen:
+      // the URLs registered on chain are those actually bound.
+      if (storageSvc) {
+        await storageSvc.start()
+        stopSteps.push(() => storageSvc.stop())
+      }
       await gatewaySvc.start()
       stopSteps.push(() => gatewaySvc.stop())
       if (ingressSvc) {
@@ -326,6 +354,7 @@ export function createProviderDaemon(
           if (resolved.bidding.enabled) await bidding.run(head)
         },
       })
+      if (storageSvc) chainSvc.subscribe({ onSynced: (head) => storageSvc.onSynced(head) })
       // Workloads first (orphans of leases that ended while the daemon was down), then the chain.
       const report = await reconcilerSvc.reconcile()
       if (report.orphansRemoved.length + report.leasesClosed.length > 0)

@@ -181,6 +181,64 @@ export {
   type ReservationRow,
   type StateStore,
 } from './state/store.ts'
+// Storage: the shard store, the gateway's storage routes, the StorageDeals sync and the prover
+export {
+  type ShardAcceptanceMessage,
+  shardAcceptanceTypedData,
+  shardAcceptanceTypes,
+  signShardAcceptance,
+  storageDealsDomain,
+} from './storage/acceptance.ts'
+export {
+  type OnchainDeal,
+  type OnchainShard,
+  type ProofInput,
+  type StorageDealsChain,
+  type StorageDealsEvent,
+  storageDealsChain,
+} from './storage/chain.ts'
+export {
+  StorageRequestError,
+  type StorageRequestErrorCode,
+  type StorageRequestErrorType,
+} from './storage/errors.ts'
+export { buildShardProof, type ShardProof } from './storage/proof.ts'
+export {
+  type DueProof,
+  duePeriod,
+  type Prover,
+  type ProverComponents,
+  type ProverReport,
+  prover,
+} from './storage/prover.ts'
+export {
+  parseRange,
+  type StorageRoutesComponents,
+  type StorageRoutesInit,
+  storageDealsAddress,
+  storageRoutes,
+} from './storage/routes.ts'
+export {
+  type StorageService,
+  type StorageServiceComponents,
+  type StorageServiceInit,
+  storageService,
+} from './storage/service.ts'
+export {
+  type DealShardRow,
+  type DealShardState,
+  KEPT_LEVEL,
+  type ShardRow,
+  type ShardState,
+  type ShardStore,
+  type ShardStoreComponents,
+  type ShardStoreInit,
+  type StorageUsage,
+  shardStore,
+  type UploadRow,
+  type UploadState,
+  type WriteUploadResult,
+} from './storage/shard-store.ts'
 export { providerVersion } from './version.ts'
 export {
   type WatchedLease,

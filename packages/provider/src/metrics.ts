@@ -102,6 +102,18 @@ export function createProviderMetrics(parameters: CreateProviderMetricsParameter
       labelNames: ['result'] as const,
       registers,
     }),
+    storageProofs: new Counter({
+      name: 'stoa_provider_storage_proofs_total',
+      help: 'Storage proofs, by result (sent: accepted on chain; failed: not built or refused).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    storageBytes: new Gauge({
+      name: 'stoa_provider_storage_bytes',
+      help: 'Storage capacity in bytes, by kind (capacity, held, reserved).',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     probes: new Counter({
       name: 'stoa_provider_watcher_probes_total',
       help: 'Watcher probes, by result.',

@@ -131,6 +131,52 @@ export const contractErrorMessages: { [name in StoaErrorName]: MessageOf<name> }
   MarketInvalidParameter: ([name, value]) => `The parameter ${text(name)} cannot be set to ${value}.`,
   MarketInvalidWatcher: ([watcher]) => `${watcher} cannot be made a watcher.`,
 
+  // StorageDeals
+  StorageDealsZeroAddress: () =>
+    'The storage deals contract needs the credits and registry contract addresses.',
+  StorageDealsInvalidParameter: ([name, value]) => `The parameter ${text(name)} cannot be set to ${value}.`,
+  StorageDealsInvalidShardCount: ([count, maxShards]) =>
+    `A deal needs 1 to ${maxShards} shards; ${count} were given.`,
+  StorageDealsAcceptanceCountMismatch: ([shards, acceptances]) =>
+    `A deal needs one provider acceptance per shard: ${shards} shards, ${acceptances} acceptances.`,
+  StorageDealsInvalidTerms: ([field, value]) => `The deal term ${text(field)} cannot be ${value}.`,
+  StorageDealsInvalidShard: ([shardIndex, field, value]) =>
+    `Shard ${shardIndex} has an invalid ${text(field)} (${value}).`,
+  StorageDealsAcceptanceExpired: ([deadline]) => `The providers' acceptances expired ${time(deadline)}.`,
+  StorageDealsInvalidAcceptance: ([shardIndex, provider]) =>
+    `The acceptance for shard ${shardIndex} is not a signature by provider ${provider} of these terms.`,
+  StorageDealsAcceptanceUsed: ([, provider]) =>
+    `Provider ${provider}'s acceptance of this shard was already used once.`,
+  StorageDealsDuplicateProvider: ([provider]) =>
+    `Provider ${provider} already holds (or held) a shard of this deal; each provider holds one.`,
+  StorageDealsProviderNotActive: ([provider]) =>
+    `Provider ${provider} is not active in the registry (unregistered, under-staked or jailed).`,
+  StorageDealsEscrowOverflow: ([amount]) => `An escrow of ${usd(amount)} is larger than a deal can hold.`,
+  StorageDealsUnknownDeal: ([dealId]) => `There is no storage deal ${dealId}.`,
+  StorageDealsUnknownShard: ([dealId, shardIndex]) => `Deal ${dealId} has no shard ${shardIndex}.`,
+  StorageDealsDealEnded: ([dealId]) => `Deal ${dealId} has ended and was settled.`,
+  StorageDealsDealExpired: ([dealId, periods]) =>
+    `Deal ${dealId}'s ${periods} periods have run out: its shards can no longer be replaced.`,
+  StorageDealsNotOwner: ([dealId, caller]) => `${caller} does not own deal ${dealId}.`,
+  StorageDealsPeriodOutOfRange: ([dealId, period, periods]) =>
+    `Deal ${dealId} has ${periods} periods (0 to ${periods - 1n}); period ${period} does not exist.`,
+  StorageDealsOutsideWindow: ([dealId, period, windowStart, windowEnd]) =>
+    `Period ${period} of deal ${dealId} can be proven only from block ${windowStart} to block ${windowEnd - 1n}.`,
+  StorageDealsShardNotActive: ([dealId, shardIndex, state]) =>
+    `Shard ${shardIndex} of deal ${dealId} is ${shardState(state)}, not active.`,
+  StorageDealsShardNotLost: ([dealId, shardIndex, state]) =>
+    `Shard ${shardIndex} of deal ${dealId} is ${shardState(state)}: only a lost shard can be replaced.`,
+  StorageDealsPeriodNotNext: ([dealId, shardIndex, period, nextPeriod]) =>
+    `Shard ${shardIndex} of deal ${dealId} can prove period ${nextPeriod} next, not period ${period}.`,
+  StorageDealsInvalidProof: ([dealId, shardIndex, period, leafIndex]) =>
+    `The proof does not show leaf ${leafIndex} of shard ${shardIndex} of deal ${dealId} (period ${period}).`,
+  StorageDealsWindowNotClosed: ([dealId, period, windowEnd]) =>
+    `Period ${period} of deal ${dealId} can still be proven until block ${windowEnd - 1n}.`,
+  StorageDealsPeriodProven: ([dealId, shardIndex, period]) =>
+    `Shard ${shardIndex} of deal ${dealId} proved period ${period}: it was not missed.`,
+  StorageDealsChallengeUnavailable: ([dealId, period, seedBlock]) =>
+    `The challenge of period ${period} of deal ${dealId} comes from block ${seedBlock}'s hash, which cannot be read now (before that block, or over 256 blocks after).`,
+
   // OpenZeppelin: ownership
   OwnableUnauthorizedAccount: ([account]) => `${account} is not the owner of this contract.`,
   OwnableInvalidOwner: ([owner]) => `${owner} cannot own this contract.`,
@@ -178,11 +224,19 @@ export const contractErrorHints: { [name in StoaErrorName]?: string } = {
   MarketDepositTooLow: 'Raise the deposit or lower the maximum price.',
   MarketBidWindowClosed: 'Bid on an order that is still open.',
   MarketEscrowExhausted: 'Create a new order to run the workload again.',
+  StorageDealsOutsideWindow: 'Submit the proof inside its window (see provingWindow / challengeOf).',
+  StorageDealsShardNotLost: 'Only a shard marked missed (markMissed) can be handed to a new provider.',
 }
 
 // Lowercase words for the Market enums, by on-chain value (see market.ts for the names).
 const orderStateWords = ['nonexistent', 'open', 'leased', 'closed'] as const
 const leaseStateWords = ['nonexistent', 'active', 'closed'] as const
+// StorageDeals shard states, by on-chain value.
+const shardStateWords = ['nonexistent', 'active', 'lost', 'ended'] as const
+
+function shardState(state: number): string {
+  return shardStateWords[state] ?? `in state ${state}`
+}
 
 function orderState(state: number): string {
   return orderStateWords[state] ?? `in state ${state}`

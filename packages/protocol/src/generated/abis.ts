@@ -6081,6 +6081,1805 @@ export const marketAbi = [
   }
 ] as const
 
+export const storageDealsAbi = [
+  {
+    "type": "constructor",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "initialOwner",
+        "internalType": "address"
+      },
+      {
+        "type": "address",
+        "name": "credits_",
+        "internalType": "contract ICredits"
+      },
+      {
+        "type": "address",
+        "name": "registry_",
+        "internalType": "contract IProviderRegistry"
+      }
+    ],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "MAX_PERIODS",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "MAX_SHARDS",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "MAX_SHARD_SIZE",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "MAX_WINDOW_BLOCKS",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "PRICE_SCALE",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "SHARD_ACCEPTANCE_TYPEHASH",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "bytes32",
+        "name": "",
+        "internalType": "bytes32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "acceptOwnership",
+    "inputs": [],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "acceptanceDigest",
+    "inputs": [
+      {
+        "type": "tuple",
+        "name": "a",
+        "internalType": "struct IStorageDeals.ShardAcceptance",
+        "components": [
+          {
+            "type": "address",
+            "name": "owner",
+            "internalType": "address"
+          },
+          {
+            "type": "uint256",
+            "name": "dealId",
+            "internalType": "uint256"
+          },
+          {
+            "type": "uint16",
+            "name": "shardIndex",
+            "internalType": "uint16"
+          },
+          {
+            "type": "bytes32",
+            "name": "root",
+            "internalType": "bytes32"
+          },
+          {
+            "type": "uint64",
+            "name": "size",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint8",
+            "name": "erasureIndex",
+            "internalType": "uint8"
+          },
+          {
+            "type": "uint64",
+            "name": "pricePerByteSecond",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint32",
+            "name": "periodBlocks",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint32",
+            "name": "periods",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint64",
+            "name": "deadline",
+            "internalType": "uint64"
+          }
+        ]
+      }
+    ],
+    "outputs": [
+      {
+        "type": "bytes32",
+        "name": "",
+        "internalType": "bytes32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "challengeOf",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "internalType": "uint16"
+      },
+      {
+        "type": "uint32",
+        "name": "period",
+        "internalType": "uint32"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "leafIndex",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "createDeal",
+    "inputs": [
+      {
+        "type": "tuple",
+        "name": "terms",
+        "internalType": "struct IStorageDeals.DealTerms",
+        "components": [
+          {
+            "type": "uint8",
+            "name": "k",
+            "internalType": "uint8"
+          },
+          {
+            "type": "uint32",
+            "name": "pieceSize",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint64",
+            "name": "pricePerByteSecond",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint32",
+            "name": "periods",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint64",
+            "name": "deadline",
+            "internalType": "uint64"
+          }
+        ]
+      },
+      {
+        "type": "tuple[]",
+        "name": "shards",
+        "internalType": "struct IStorageDeals.ShardSpec[]",
+        "components": [
+          {
+            "type": "address",
+            "name": "provider",
+            "internalType": "address"
+          },
+          {
+            "type": "bytes32",
+            "name": "root",
+            "internalType": "bytes32"
+          },
+          {
+            "type": "uint64",
+            "name": "size",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint8",
+            "name": "erasureIndex",
+            "internalType": "uint8"
+          }
+        ]
+      },
+      {
+        "type": "bytes[]",
+        "name": "acceptances",
+        "internalType": "bytes[]"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "credits",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "address",
+        "name": "",
+        "internalType": "contract ICredits"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "currentPeriod",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "domainSeparator",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "bytes32",
+        "name": "",
+        "internalType": "bytes32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "eip712Domain",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "bytes1",
+        "name": "fields",
+        "internalType": "bytes1"
+      },
+      {
+        "type": "string",
+        "name": "name",
+        "internalType": "string"
+      },
+      {
+        "type": "string",
+        "name": "version",
+        "internalType": "string"
+      },
+      {
+        "type": "uint256",
+        "name": "chainId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "address",
+        "name": "verifyingContract",
+        "internalType": "address"
+      },
+      {
+        "type": "bytes32",
+        "name": "salt",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256[]",
+        "name": "extensions",
+        "internalType": "uint256[]"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "getDeal",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "tuple",
+        "name": "",
+        "internalType": "struct IStorageDeals.Deal",
+        "components": [
+          {
+            "type": "uint64",
+            "name": "startBlock",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint32",
+            "name": "periodBlocks",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint32",
+            "name": "windowBlocks",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint32",
+            "name": "periods",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint16",
+            "name": "shardCount",
+            "internalType": "uint16"
+          },
+          {
+            "type": "uint8",
+            "name": "k",
+            "internalType": "uint8"
+          },
+          {
+            "type": "uint8",
+            "name": "state",
+            "internalType": "enum IStorageDeals.DealState"
+          },
+          {
+            "type": "uint32",
+            "name": "pieceSize",
+            "internalType": "uint32"
+          },
+          {
+            "type": "address",
+            "name": "owner",
+            "internalType": "address"
+          },
+          {
+            "type": "uint96",
+            "name": "escrow",
+            "internalType": "uint96"
+          },
+          {
+            "type": "uint64",
+            "name": "pricePerByteSecond",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint96",
+            "name": "deposited",
+            "internalType": "uint96"
+          },
+          {
+            "type": "uint96",
+            "name": "paid",
+            "internalType": "uint96"
+          }
+        ]
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "getShard",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "internalType": "uint16"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "tuple",
+        "name": "",
+        "internalType": "struct IStorageDeals.Shard",
+        "components": [
+          {
+            "type": "uint32",
+            "name": "nextPeriod",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint24",
+            "name": "unpaidPeriods",
+            "internalType": "uint24"
+          },
+          {
+            "type": "uint8",
+            "name": "state",
+            "internalType": "enum IStorageDeals.ShardState"
+          },
+          {
+            "type": "uint32",
+            "name": "leafCount",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint48",
+            "name": "startBlock",
+            "internalType": "uint48"
+          },
+          {
+            "type": "uint32",
+            "name": "periodBlocks",
+            "internalType": "uint32"
+          },
+          {
+            "type": "uint8",
+            "name": "windowBlocks",
+            "internalType": "uint8"
+          },
+          {
+            "type": "uint24",
+            "name": "periods",
+            "internalType": "uint24"
+          },
+          {
+            "type": "uint48",
+            "name": "size",
+            "internalType": "uint48"
+          },
+          {
+            "type": "bytes32",
+            "name": "root",
+            "internalType": "bytes32"
+          },
+          {
+            "type": "address",
+            "name": "provider",
+            "internalType": "address"
+          },
+          {
+            "type": "uint64",
+            "name": "paymentPerPeriod",
+            "internalType": "uint64"
+          },
+          {
+            "type": "uint8",
+            "name": "erasureIndex",
+            "internalType": "uint8"
+          }
+        ]
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "indexOf",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "account",
+        "internalType": "address"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "markMissed",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "internalType": "uint16"
+      },
+      {
+        "type": "uint32",
+        "name": "period",
+        "internalType": "uint32"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "maxShards",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint16",
+        "name": "",
+        "internalType": "uint16"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "missedProofSlash",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint96",
+        "name": "",
+        "internalType": "uint96"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "nextDealId",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "owner",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "address",
+        "name": "",
+        "internalType": "address"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "pendingOwner",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "address",
+        "name": "",
+        "internalType": "address"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "periodBlocks",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint32",
+        "name": "",
+        "internalType": "uint32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "provingWindow",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint32",
+        "name": "period",
+        "internalType": "uint32"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "start",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "end",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "registry",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "address",
+        "name": "",
+        "internalType": "contract IProviderRegistry"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "renounceOwnership",
+    "inputs": [],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "replaceShard",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "internalType": "uint16"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      },
+      {
+        "type": "uint64",
+        "name": "deadline",
+        "internalType": "uint64"
+      },
+      {
+        "type": "bytes",
+        "name": "acceptance",
+        "internalType": "bytes"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "secondsPerBlock",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint32",
+        "name": "",
+        "internalType": "uint32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "setIndex",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "setMaxShards",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "setMissedProofSlash",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "setPeriodBlocks",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "setSecondsPerBlock",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "setWindowBlocks",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "settle",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [
+      {
+        "type": "uint256",
+        "name": "paid",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "submitProof",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "internalType": "uint16"
+      },
+      {
+        "type": "uint32",
+        "name": "period",
+        "internalType": "uint32"
+      },
+      {
+        "type": "bytes",
+        "name": "leaf",
+        "internalType": "bytes"
+      },
+      {
+        "type": "bytes32[]",
+        "name": "siblings",
+        "internalType": "bytes32[]"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "submitProofs",
+    "inputs": [
+      {
+        "type": "tuple[]",
+        "name": "proofs",
+        "internalType": "struct IStorageDeals.Proof[]",
+        "components": [
+          {
+            "type": "uint256",
+            "name": "dealId",
+            "internalType": "uint256"
+          },
+          {
+            "type": "uint16",
+            "name": "shardIndex",
+            "internalType": "uint16"
+          },
+          {
+            "type": "uint32",
+            "name": "period",
+            "internalType": "uint32"
+          },
+          {
+            "type": "bytes",
+            "name": "leaf",
+            "internalType": "bytes"
+          },
+          {
+            "type": "bytes32[]",
+            "name": "siblings",
+            "internalType": "bytes32[]"
+          }
+        ]
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "transferOwnership",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "newOwner",
+        "internalType": "address"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "windowBlocks",
+    "inputs": [],
+    "outputs": [
+      {
+        "type": "uint32",
+        "name": "",
+        "internalType": "uint32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "event",
+    "name": "DealCreated",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "address",
+        "name": "owner",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "uint8",
+        "name": "k",
+        "indexed": false,
+        "internalType": "uint8"
+      },
+      {
+        "type": "uint16",
+        "name": "shardCount",
+        "indexed": false,
+        "internalType": "uint16"
+      },
+      {
+        "type": "uint32",
+        "name": "pieceSize",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "type": "uint64",
+        "name": "pricePerByteSecond",
+        "indexed": false,
+        "internalType": "uint64"
+      },
+      {
+        "type": "uint64",
+        "name": "startBlock",
+        "indexed": false,
+        "internalType": "uint64"
+      },
+      {
+        "type": "uint32",
+        "name": "periodBlocks",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "type": "uint32",
+        "name": "windowBlocks",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "type": "uint32",
+        "name": "periods",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "type": "uint256",
+        "name": "escrow",
+        "indexed": false,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "DealEnded",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "refund",
+        "indexed": false,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "DealSettled",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "paid",
+        "indexed": false,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "escrow",
+        "indexed": false,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "EIP712DomainChanged",
+    "inputs": [],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "IndexSet",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "account",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "OwnershipTransferStarted",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "previousOwner",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "address",
+        "name": "newOwner",
+        "indexed": true,
+        "internalType": "address"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "OwnershipTransferred",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "previousOwner",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "address",
+        "name": "newOwner",
+        "indexed": true,
+        "internalType": "address"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "ParameterUpdated",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "name",
+        "indexed": true,
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "previous",
+        "indexed": false,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "current",
+        "indexed": false,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "ShardAssigned",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "indexed": true,
+        "internalType": "uint16"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "bytes32",
+        "name": "root",
+        "indexed": false,
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint64",
+        "name": "size",
+        "indexed": false,
+        "internalType": "uint64"
+      },
+      {
+        "type": "uint8",
+        "name": "erasureIndex",
+        "indexed": false,
+        "internalType": "uint8"
+      },
+      {
+        "type": "uint64",
+        "name": "paymentPerPeriod",
+        "indexed": false,
+        "internalType": "uint64"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "ShardLost",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "indexed": true,
+        "internalType": "uint16"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "uint32",
+        "name": "period",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "type": "uint256",
+        "name": "slashed",
+        "indexed": false,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "ShardProven",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "indexed": false,
+        "internalType": "uint16"
+      },
+      {
+        "type": "uint32",
+        "name": "period",
+        "indexed": false,
+        "internalType": "uint32"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "ShardReplaced",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint16",
+        "name": "shardIndex",
+        "indexed": true,
+        "internalType": "uint16"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "type": "address",
+        "name": "previousProvider",
+        "indexed": false,
+        "internalType": "address"
+      },
+      {
+        "type": "uint32",
+        "name": "fromPeriod",
+        "indexed": false,
+        "internalType": "uint32"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "error",
+    "name": "InvalidShortString",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "OwnableInvalidOwner",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "owner",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "OwnableUnauthorizedAccount",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "account",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsAcceptanceCountMismatch",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "shards",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "acceptances",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsAcceptanceExpired",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "deadline",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "timestamp",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsAcceptanceUsed",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "digest",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsChallengeUnavailable",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "seedBlock",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsDealEnded",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsDealExpired",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "periods",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsDuplicateProvider",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsEscrowOverflow",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "amount",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidAcceptance",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidParameter",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "name",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidProof",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "leafIndex",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidShard",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "bytes32",
+        "name": "field",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidShardCount",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "count",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "maxShards",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidTerms",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "field",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsNotOwner",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "address",
+        "name": "caller",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsOutsideWindow",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "windowStart",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "windowEnd",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsPeriodNotNext",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "nextPeriod",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsPeriodOutOfRange",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "periods",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsPeriodProven",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsProviderNotActive",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsShardNotActive",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint8",
+        "name": "state",
+        "internalType": "enum IStorageDeals.ShardState"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsShardNotLost",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint8",
+        "name": "state",
+        "internalType": "enum IStorageDeals.ShardState"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsUnknownDeal",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsUnknownShard",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsWindowNotClosed",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "windowEnd",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsZeroAddress",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "StringTooLong",
+    "inputs": [
+      {
+        "type": "string",
+        "name": "str",
+        "internalType": "string"
+      }
+    ]
+  }
+] as const
+
 /** Every custom error of every Stoa contract (OpenZeppelin ones included), once: decode any revert with it. */
 export const stoaErrorsAbi = [
   {
@@ -7268,6 +9067,451 @@ export const stoaErrorsAbi = [
         "internalType": "address"
       }
     ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsAcceptanceCountMismatch",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "shards",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "acceptances",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsAcceptanceExpired",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "deadline",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "timestamp",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsAcceptanceUsed",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "digest",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsChallengeUnavailable",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "seedBlock",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsDealEnded",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsDealExpired",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "periods",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsDuplicateProvider",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsEscrowOverflow",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "amount",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidAcceptance",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidParameter",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "name",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidProof",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "leafIndex",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidShard",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "bytes32",
+        "name": "field",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidShardCount",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "count",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "maxShards",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsInvalidTerms",
+    "inputs": [
+      {
+        "type": "bytes32",
+        "name": "field",
+        "internalType": "bytes32"
+      },
+      {
+        "type": "uint256",
+        "name": "value",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsNotOwner",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "address",
+        "name": "caller",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsOutsideWindow",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "windowStart",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "windowEnd",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsPeriodNotNext",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "nextPeriod",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsPeriodOutOfRange",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "periods",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsPeriodProven",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsProviderNotActive",
+    "inputs": [
+      {
+        "type": "address",
+        "name": "provider",
+        "internalType": "address"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsShardNotActive",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint8",
+        "name": "state",
+        "internalType": "enum IStorageDeals.ShardState"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsShardNotLost",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint8",
+        "name": "state",
+        "internalType": "enum IStorageDeals.ShardState"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsUnknownDeal",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsUnknownShard",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "shardIndex",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsWindowNotClosed",
+    "inputs": [
+      {
+        "type": "uint256",
+        "name": "dealId",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "period",
+        "internalType": "uint256"
+      },
+      {
+        "type": "uint256",
+        "name": "windowEnd",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StorageDealsZeroAddress",
+    "inputs": []
   },
   {
     "type": "error",

@@ -18,6 +18,7 @@ import { type Logger, silentLogger } from '../logger.ts'
 import type { ProviderMetrics } from '../metrics.ts'
 import { subtractResources } from '../resources.ts'
 import type { StateStore } from '../state/store.ts'
+import { StorageRequestError } from '../storage/errors.ts'
 import { providerVersion } from '../version.ts'
 
 export type GatewayInit = {
@@ -40,6 +41,8 @@ export type GatewayComponents = {
   info: () => { region: string; ingressUrl: string | undefined }
   logger?: Logger
   metrics?: ProviderMetrics
+  /** The storage routes (`/v1/storage/...`), registered in a context of their own; none when storage is off. */
+  storageRoutes?: ((app: FastifyInstance) => Promise<void>) | undefined
 }
 
 export type Gateway = {
@@ -108,7 +111,7 @@ export function gateway(init: GatewayInit): (components: GatewayComponents) => G
     })
 
     app.setErrorHandler((error, request, reply) => {
-      if (error instanceof ProviderRequestError)
+      if (error instanceof ProviderRequestError || error instanceof StorageRequestError)
         return sendError(reply, error.status, error.code, error.shortMessage, error.extra)
       if (error instanceof GatewayAuthError) return sendError(reply, 401, error.code, error.shortMessage)
       const fastifyError = error as { statusCode?: number; code?: string; message?: string }
@@ -280,6 +283,8 @@ export function gateway(init: GatewayInit): (components: GatewayComponents) => G
       reply.header('x-stoa-service', result.service)
       return reply.send(handle.createReadStream())
     })
+
+    if (components.storageRoutes) app.register(components.storageRoutes)
 
     return {
       app,

@@ -12,6 +12,8 @@ import {
   stoaContractNames,
   stoaTokenAbi,
   stoaTokenBytecode,
+  storageDealsAbi,
+  storageDealsBytecode,
 } from '@stoa/protocol'
 import {
   type Address,
@@ -34,6 +36,34 @@ export const DEVNET_ORACLE_PRICE = 50_000_000n
 export const DEVNET_ORACLE_MAX_STALENESS = 3_600
 /** Devnet `Credits.maxPriceAge`: a day, so a devnet left running still sells credits. */
 export const DEVNET_MAX_PRICE_AGE = 86_400
+/**
+ * Devnet `StorageDeals` schedule and penalties, which are also the contract's constructor defaults.
+ * The devnet mines on demand (tests mine blocks), so a period is 20 blocks with a 10-block proving
+ * window, priced as 2 seconds per block. A missed proof slashes 100 STOA through the registry (its
+ * reporter share goes to whoever called `markMissed`); with the registry's minimum stake at 100 STOA,
+ * one miss leaves a minimum-staked provider inactive until it stakes again.
+ */
+export const DEVNET_STORAGE_PARAMS = {
+  periodBlocks: 20,
+  windowBlocks: 10,
+  secondsPerBlock: 2,
+  missedProofSlash: 100n * 10n ** 18n,
+  maxShards: 256,
+} as const
+
+/** The owner-set parameters of `StorageDeals` (see docs/storage-spec.md section 3). */
+export type StorageDealsParams = {
+  /** Blocks per proving period (> windowBlocks). */
+  periodBlocks: number
+  /** Blocks of each period's proving window (1..255). */
+  windowBlocks: number
+  /** Seconds per block used to price a period. */
+  secondsPerBlock: number
+  /** STOA wei slashed per missed proof. */
+  missedProofSlash: bigint
+  /** Most shards a deal may have (1..256). */
+  maxShards: number
+}
 
 export type DeployStoaProgressEvent =
   | ProgressEvent<'deploy:sent', { step: string; hash: Hex; nonce: number }>
@@ -50,6 +80,8 @@ export type DeployStoaParameters = ProgressOptions<DeployStoaProgressEvent> & {
     oracleMaxStaleness?: number
     /** `Credits.maxPriceAge` in seconds (default 1 day; the contract's own default is 1 hour). */
     maxPriceAge?: number
+    /** `StorageDeals` parameters (defaults `DEVNET_STORAGE_PARAMS`). */
+    storage?: Partial<StorageDealsParams>
   }
   signal?: AbortSignal
 }
@@ -77,6 +109,8 @@ const CREATION_OFFSETS: Record<StoaContractName, number> = {
   // 3: stoaToken.setMinter(credits)
   providerRegistry: 4,
   market: 5,
+  // 6, 7, 8: credits.setProtocol(market), providerRegistry.setProtocol(market), setMarket(market)
+  storageDeals: 9,
 }
 
 /**
@@ -100,7 +134,8 @@ export async function deployStoa(parameters: DeployStoaParameters): Promise<Depl
   const pipeline = await createTransactionPipeline({ client, account, chainId })
   signal?.throwIfAborted()
 
-  // Spec order: token, oracle, credits, token.setMinter(credits), registry, market, market wiring.
+  // Spec order: token, oracle, credits, token.setMinter(credits), registry, market, market wiring,
+  // storage deals and their wiring.
   const base = pipeline.nextNonce
   const contracts = Object.fromEntries(
     stoaContractNames.map((name) => [
@@ -128,6 +163,11 @@ export async function deployStoa(parameters: DeployStoaParameters): Promise<Depl
     market: encodeDeployData({
       abi: marketAbi,
       bytecode: marketBytecode,
+      args: [deployer, contracts.credits, contracts.providerRegistry],
+    }),
+    storageDeals: encodeDeployData({
+      abi: storageDealsAbi,
+      bytecode: storageDealsBytecode,
       args: [deployer, contracts.credits, contracts.providerRegistry],
     }),
   }
@@ -177,6 +217,55 @@ export async function deployStoa(parameters: DeployStoaParameters): Promise<Depl
     contracts.providerRegistry,
     encodeFunctionData({ abi: providerRegistryAbi, functionName: 'setMarket', args: [contracts.market] }),
   )
+  // StorageDeals escrows in Credits and slashes missed proofs through the registry.
+  await sendCreation('storageDeals')
+  await sendCall(
+    'credits.setProtocol(storageDeals)',
+    contracts.credits,
+    encodeFunctionData({
+      abi: creditsAbi,
+      functionName: 'setProtocol',
+      args: [contracts.storageDeals, true],
+    }),
+  )
+  await sendCall(
+    'providerRegistry.setProtocol(storageDeals)',
+    contracts.providerRegistry,
+    encodeFunctionData({
+      abi: providerRegistryAbi,
+      functionName: 'setProtocol',
+      args: [contracts.storageDeals, true],
+    }),
+  )
+  // The contract's constructor defaults are DEVNET_STORAGE_PARAMS: only a changed value costs a
+  // transaction. The window goes first when it shrinks below the default period, so every step keeps
+  // windowBlocks < periodBlocks.
+  const storageParams = { ...DEVNET_STORAGE_PARAMS, ...parameters.params?.storage }
+  const periodSetter = ['setPeriodBlocks', BigInt(storageParams.periodBlocks)] as const
+  const windowSetter = ['setWindowBlocks', BigInt(storageParams.windowBlocks)] as const
+  const storageSetters = [
+    ...(storageParams.windowBlocks < DEVNET_STORAGE_PARAMS.periodBlocks
+      ? [windowSetter, periodSetter]
+      : [periodSetter, windowSetter]),
+    ['setSecondsPerBlock', BigInt(storageParams.secondsPerBlock)],
+    ['setMissedProofSlash', storageParams.missedProofSlash],
+    ['setMaxShards', BigInt(storageParams.maxShards)],
+  ] as const
+  const defaults: Record<(typeof storageSetters)[number][0], bigint> = {
+    setPeriodBlocks: BigInt(DEVNET_STORAGE_PARAMS.periodBlocks),
+    setWindowBlocks: BigInt(DEVNET_STORAGE_PARAMS.windowBlocks),
+    setSecondsPerBlock: BigInt(DEVNET_STORAGE_PARAMS.secondsPerBlock),
+    setMissedProofSlash: DEVNET_STORAGE_PARAMS.missedProofSlash,
+    setMaxShards: BigInt(DEVNET_STORAGE_PARAMS.maxShards),
+  }
+  for (const [functionName, value] of storageSetters) {
+    if (value === defaults[functionName]) continue
+    await sendCall(
+      `storageDeals.${functionName}`,
+      contracts.storageDeals,
+      encodeFunctionData({ abi: storageDealsAbi, functionName, args: [value] }),
+    )
+  }
   // Devnet roles: the deployer runs the price feed and the fiat on-ramp.
   await sendCall(
     'priceOracle.setUpdater(deployer)',

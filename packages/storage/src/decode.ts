@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto'
+import { InvalidParameterError, type InvalidParameterErrorType } from '@stoa/protocol'
+import { decryptSegment, unwrapSegmentKey } from './crypto.ts'
+import { erasureCoderFor } from './encode.ts'
+import { NotEnoughShardsError, type NotEnoughShardsErrorType } from './erasure/errors.ts'
+import {
+  ContentHashMismatchError,
+  type ContentHashMismatchErrorType,
+  type DecryptionFailedErrorType,
+} from './errors.ts'
+import { GCM_TAG_SIZE } from './layout.ts'
+import { LEAF_SIZE } from './merkle.ts'
+import type { ObjectRecord, SegmentRecord } from './record.ts'
+
+const hex = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+
+/** The piece size of a segment with `plainSize` bytes of plaintext coded over `k` data pieces. */
+export function segmentPieceSize(plainSize: number, k: number): number {
+  const stripe = k * LEAF_SIZE
+  return (Math.ceil((plainSize + GCM_TAG_SIZE) / stripe) * stripe) / k
+}
+
+function checkPieces(
+  pieces: readonly (Uint8Array | undefined)[],
+  k: number,
+  total: number,
+  pieceSize?: number,
+) {
+  if (!Array.isArray(pieces) || pieces.length !== total) {
+    throw new InvalidParameterError(
+      'pieces',
+      `an array of ${total} entries (undefined where missing)`,
+      pieces,
+    )
+  }
+  let present = 0
+  for (const [i, piece] of pieces.entries()) {
+    if (piece === undefined) continue
+    if (!(piece instanceof Uint8Array) || (pieceSize !== undefined && piece.length !== pieceSize)) {
+      throw new InvalidParameterError(`pieces[${i}]`, `${pieceSize ?? 'equally long'} bytes`, piece)
+    }
+    present++
+  }
+  if (present < k) throw new NotEnoughShardsError({ available: present, needed: k, total })
+}
+
+export type RebuildPiecesParameters = {
+  k: number
+  total: number
+  /** One entry per erasure index, `undefined` where missing; at least `k` present, all equally long. */
+  pieces: readonly (Uint8Array | undefined)[]
+  /** The erasure indices to rebuild. */
+  wanted: readonly number[]
+}
+
+export type RebuildPiecesErrorType = InvalidParameterErrorType | NotEnoughShardsErrorType
+
+/**
+ * The pieces of the `wanted` erasure indices (in that order), rebuilt from any `k` pieces of one
+ * segment: byte for byte the ones the encoder made, so a repaired shard has the lost one's root.
+ * Needs no key (pieces are ciphertext).
+ */
+export function rebuildPieces(parameters: RebuildPiecesParameters): Uint8Array[] {
+  const { k, total, pieces, wanted } = parameters
+  const coder = erasureCoderFor(k, total)
+  checkPieces(pieces, k, total)
+  for (const index of wanted) {
+    if (!Number.isInteger(index) || index < 0 || index >= total) {
+      throw new InvalidParameterError('wanted', `erasure indices from 0 to ${total - 1}`, index)
+    }
+  }
+  const missing = wanted.filter((index) => pieces[index] === undefined)
+  const shards = [...pieces]
+  if (missing.length > 0) {
+    if (coder === undefined) {
+      throw new NotEnoughShardsError({ available: pieces.filter(Boolean).length, needed: total, total })
+    }
+    coder.reconstruct(shards, missing)
+  }
+  return wanted.map((index) => shards[index] as Uint8Array)
+}
+
+export type DecodeSegmentParameters = {
+  /** One entry per erasure index (0..total-1), `undefined` where missing; any `k` suffice. */
+  pieces: readonly (Uint8Array | undefined)[]
+  segmentIndex: number
+  record: SegmentRecord
+  objectId: Uint8Array
+  masterKey: Uint8Array
+  k: number
+  total: number
+}
+
+export type DecodeSegmentErrorType =
+  | InvalidParameterErrorType
+  | NotEnoughShardsErrorType
+  | DecryptionFailedErrorType
+
+/** One segment's plaintext from any `k` of its pieces: RS decode, strip padding, decrypt and verify. */
+export function decodeSegment(parameters: DecodeSegmentParameters): Uint8Array {
+  const { pieces, segmentIndex, record, objectId, masterKey, k, total } = parameters
+  const pieceSize = segmentPieceSize(record.plainSize, k)
+  checkPieces(pieces, k, total, pieceSize)
+  const dataIndices = Array.from({ length: k }, (_, i) => i)
+  const data = rebuildPieces({ k, total, pieces, wanted: dataIndices })
+  const cipherSize = record.plainSize + GCM_TAG_SIZE
+  const ciphertext = new Uint8Array(cipherSize)
+  for (const [i, piece] of data.entries()) {
+    const start = i * pieceSize
+    if (start >= cipherSize) break
+    ciphertext.set(piece.subarray(0, Math.min(pieceSize, cipherSize - start)), start)
+  }
+  const key = unwrapSegmentKey(record.wrappedKey, masterKey, segmentIndex)
+  try {
+    return decryptSegment({ ciphertext, objectId, segmentIndex, key, nonce: record.nonce })
+  } finally {
+    key.fill(0)
+  }
+}
+
+export type SegmentPieces = {
+  segmentIndex: number
+  /** One entry per erasure index, `undefined` where missing. */
+  pieces: readonly (Uint8Array | undefined)[]
+}
+
+export type DecodeObjectParameters = {
+  /** The object's record (k, total, objectId, segments, sha256, size). */
+  object: Pick<ObjectRecord, 'k' | 'total' | 'objectId' | 'segments' | 'sha256' | 'size'>
+  masterKey: Uint8Array
+  /** Every segment's pieces, in segment order. */
+  segments: AsyncIterable<SegmentPieces> | Iterable<SegmentPieces>
+  signal?: AbortSignal | undefined
+}
+
+export type DecodeObjectErrorType = DecodeSegmentErrorType | ContentHashMismatchErrorType
+
+/**
+ * The object's plaintext, one segment at a time in order. After the last segment, the content
+ * hash is checked against the record (`ContentHashMismatchError`), so a consumer must not treat
+ * the output as good before the iteration ends without error.
+ */
+export async function* decodeObject(parameters: DecodeObjectParameters): AsyncGenerator<Uint8Array> {
+  const { object, masterKey, signal } = parameters
+  const contentHash = createHash('sha256')
+  let expected = 0
+  let size = 0
+  for await (const { segmentIndex, pieces } of parameters.segments) {
+    signal?.throwIfAborted()
+    if (segmentIndex !== expected || segmentIndex >= object.segments.length) {
+      throw new InvalidParameterError('segmentIndex', `segment ${expected} (segments in order)`, segmentIndex)
+    }
+    const record = object.segments[segmentIndex] as SegmentRecord
+    const plaintext = decodeSegment({
+      pieces,
+      segmentIndex,
+      record,
+      objectId: object.objectId,
+      masterKey,
+      k: object.k,
+      total: object.total,
+    })
+    contentHash.update(plaintext)
+    size += plaintext.length
+    expected++
+    yield plaintext
+  }
+  if (expected !== object.segments.length) {
+    throw new InvalidParameterError('segments', `all ${object.segments.length} segments`, `${expected}`)
+  }
+  const actual = hex(contentHash.digest())
+  if (actual !== hex(object.sha256) || size !== object.size) {
+    throw new ContentHashMismatchError({ expected: hex(object.sha256), actual })
+  }
+}
