@@ -4,14 +4,23 @@
  * its own process group), as bench/compute.ts starts them. Docker containers are labelled with the
  * devnet's namespace so that `stop()` removes exactly this devnet's ones.
  */
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { pbkdf2Sync } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createStoaClient, type StoaClient } from '@stoa/sdk'
-import { type DevnetAccountName, devnetAccount } from '@stoa/sdk/devnet'
-import { privateKeyToAccount } from 'viem/accounts'
+import {
+  DEVNET_MNEMONIC,
+  type DevnetAccountName,
+  devnetAccount,
+  findFreePort,
+  fundDevnetAccounts,
+} from '@stoa/sdk/devnet'
+import { createPublicClient, createTestClient, http, toHex } from 'viem'
+import { HDKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
 import { prepareDocker } from '../../packages/cli/src/devnet/demo.ts'
 import {
   type DevnetProviders,
@@ -143,4 +152,208 @@ export function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage devnet: more provider daemons than the named devnet accounts, in several regions, with
+// the storage role on (docs/storage-spec.md). Used by test/e2e/storage*.test.ts; needs no Docker.
+
+/** Where the storage devnet's providers are (one region each, seven regions). */
+const STORAGE_PROFILES = [
+  { region: 'eu-west', latitude: 53.35, longitude: -6.26 },
+  { region: 'us-east', latitude: 38.9, longitude: -77.04 },
+  { region: 'ap-south', latitude: 19.08, longitude: 72.88 },
+  { region: 'eu-central', latitude: 50.11, longitude: 8.68 },
+  { region: 'us-west', latitude: 37.77, longitude: -122.42 },
+  { region: 'sa-east', latitude: -23.55, longitude: -46.63 },
+  { region: 'ap-northeast', latitude: 35.68, longitude: 139.69 },
+] as const
+
+export type StorageDevnetProvider = {
+  name: string
+  address: `0x${string}`
+  region: string
+  gatewayUrl: string
+  dataDir: string
+  logFile: string
+  pid: number
+  /** SIGKILL to the provider's process group (a crash, no goodbye); resolves once it exited. */
+  kill(): Promise<void>
+  alive(): boolean
+}
+
+/** anvil's default mnemonic accounts 3, 4, 5 (the named providers), then 7, 8, … (past the watcher). */
+function storageProviderKey(index: number): `0x${string}` {
+  if (index < 3) return devnetAccount(`provider${index + 1}` as DevnetAccountName).privateKey
+  const seed = pbkdf2Sync(DEVNET_MNEMONIC.normalize('NFKD'), 'mnemonic', 2048, 64, 'sha512')
+  const key = HDKey.fromMasterSeed(seed)
+    .derive("m/44'/60'/0'/0")
+    .deriveChild(index + 4).privateKey
+  if (!key) throw new Error('no key')
+  return toHex(key)
+}
+
+/**
+ * A devnet (anvil, contracts, funded accounts) and `providers` storage provider daemons as child
+ * processes, each in its own process group, region and data dir, with the storage role on.
+ */
+export async function startStorageDevnet(options: { providers: number; capacityBytes?: number }) {
+  const dir = await mkdtemp(join(tmpdir(), 'stoa-e2e-storage-'))
+  const deploymentFile = join(dir, 'deployment.json')
+  const children: ChildProcess[] = []
+  let devnet: Awaited<ReturnType<typeof runDevnet>> | undefined
+  const killAll = () => {
+    for (const child of children) killGroup(child)
+  }
+  process.on('exit', killAll)
+  const stop = async () => {
+    await Promise.all(children.map((child) => stopChild(child)))
+    process.off('exit', killAll)
+    await devnet?.stop().catch(() => undefined)
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+  try {
+    devnet = await runDevnet({ deploymentFile })
+    const rpcUrl = devnet.anvil.rpcUrl
+    const test = createTestClient({ mode: 'anvil', transport: http(rpcUrl) })
+    const keys = Array.from({ length: options.providers }, (_, i) => storageProviderKey(i))
+    // The extra providers: ETH from anvil, STOA to stake and credits from the devnet faucet.
+    const extra = keys.slice(3).map((privateKey, i) => ({
+      name: `provider${i + 4}` as DevnetAccountName,
+      role: 'provider' as const,
+      index: i + 7,
+      address: privateKeyToAddress(privateKey),
+      privateKey,
+    }))
+    for (const account of extra) await test.setBalance({ address: account.address, value: 10n ** 22n })
+    if (extra.length > 0) await fundDevnetAccounts({ rpcUrl, deployment: devnet.deployment, accounts: extra })
+    const providers = await Promise.all(
+      keys.map(async (key, index): Promise<StorageDevnetProvider> => {
+        const profile = STORAGE_PROFILES[index % STORAGE_PROFILES.length] as (typeof STORAGE_PROFILES)[number]
+        const name = `storage${index + 1}`
+        const dataDir = join(dir, 'providers', name)
+        await mkdir(dataDir, { recursive: true })
+        const [gatewayPort, ingressPort] = await Promise.all([findFreePort(), findFreePort()])
+        const configFile = join(dataDir, 'provider.json')
+        const config = {
+          key,
+          chain: { deployment: deploymentFile, pollingIntervalMs: 250, reconcileIntervalMs: 2_000 },
+          dataDir,
+          gateway: { host: '127.0.0.1', port: gatewayPort },
+          ingress: { host: '127.0.0.1', port: ingressPort },
+          region: profile.region,
+          location: { latitude: profile.latitude, longitude: profile.longitude },
+          pricing: { usdPerHour: { cpu: '0.020', memoryGiB: '0.004', storageGiB: '0.0001' } },
+          stake: '1000',
+          runtimes: { docker: { enabled: false } },
+          storage: {
+            capacityBytes: options.capacityBytes ?? 4 * 1024 ** 3,
+            // Asks that differ a little, so placement has something to rank.
+            askPricePerByteSecond: String(771_600 + index * 10_000),
+          },
+        }
+        await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`)
+        const logFile = join(dir, `${name}.log`)
+        const log = createWriteStream(logFile, { flags: 'w' })
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(repositoryRoot, 'packages/cli/src/bin.ts'),
+            'provider',
+            'start',
+            '--config',
+            configFile,
+            '--json-logs',
+          ],
+          { cwd: repositoryRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+        )
+        children.push(child)
+        child.stderr?.pipe(log, { end: false })
+        const ready = await new Promise<{ address: string; gatewayUrl: string }>((resolveReady, reject) => {
+          let buffer = ''
+          const timer = setTimeout(
+            () => reject(new Error(`${name} not ready in 120 s (see ${logFile})`)),
+            120_000,
+          )
+          child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+            log.write(chunk)
+            buffer += chunk
+            for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+              const line = buffer.slice(0, newline)
+              buffer = buffer.slice(newline + 1)
+              if (line.includes('"provider:ready"')) {
+                clearTimeout(timer)
+                resolveReady(JSON.parse(line) as { address: string; gatewayUrl: string })
+              }
+            }
+          })
+          child.once('exit', (code, signal) => {
+            clearTimeout(timer)
+            reject(new Error(`${name} exited (${code ?? signal}) before it was ready (see ${logFile})`))
+          })
+        })
+        return {
+          name,
+          address: ready.address as `0x${string}`,
+          region: profile.region,
+          gatewayUrl: ready.gatewayUrl,
+          dataDir,
+          logFile,
+          pid: child.pid as number,
+          kill: async () => {
+            if (child.exitCode !== null || child.signalCode !== null) return
+            const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()))
+            killGroup(child, 'SIGKILL')
+            await exited
+          },
+          alive: () => child.exitCode === null && child.signalCode === null,
+        }
+      }),
+    )
+    const deployment = devnet.deployment
+    const clientOf = (name: DevnetAccountName): StoaClient =>
+      createStoaClient({
+        deployment,
+        account: privateKeyToAccount(devnetAccount(name).privateKey),
+        pollingInterval: 100,
+      })
+    return {
+      dir,
+      devnet,
+      deployment,
+      providers,
+      clientOf,
+      stop,
+      /** Mines `blocks` blocks at once. */
+      mine: (blocks: number) => test.mine({ blocks }),
+      /** Turns anvil's automine (a block per transaction) on or off; off, blocks come from `mine`. */
+      automine: (enabled: boolean) => test.setAutomine(enabled),
+      blockNumber: () => createPublicClient({ transport: http(rpcUrl) }).getBlockNumber(),
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+export type StorageDevnet = Awaited<ReturnType<typeof startStorageDevnet>>
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // Gone already.
+  }
+}
+
+async function stopChild(child: ChildProcess, graceMs = 3_000): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()))
+  killGroup(child, 'SIGTERM')
+  const late = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs)
+  await exited
+  clearTimeout(late)
 }

@@ -15,9 +15,6 @@ import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { formatCredits, leaseIdOf, parseStoa } from '@stoa/protocol'
 import { createProviderDaemon, type ProviderDaemon } from '@stoa/provider'
-import Fastify from 'fastify'
-import { type Address, sha256 } from 'viem'
-import { devnetAccount } from '@stoa/sdk/devnet'
 import {
   closeLease,
   type DeployProgressEvent,
@@ -33,6 +30,9 @@ import {
   waitForLease,
   watchLease,
 } from '@stoa/sdk'
+import { devnetAccount } from '@stoa/sdk/devnet'
+import Fastify from 'fastify'
+import { type Address, sha256 } from 'viem'
 import { type Devnet, startDevnet } from '../../packages/sdk/test/devnet.ts'
 
 const repositoryRoot = resolve(import.meta.dirname, '../..')

@@ -43,6 +43,7 @@ export const contractLabels = {
   credits: 'Credits',
   providerRegistry: 'ProviderRegistry',
   market: 'Market',
+  storageDeals: 'StorageDeals',
 } as const
 
 export function milliseconds(ms: number): string {

@@ -2,12 +2,18 @@ import { Command, CommanderError } from 'commander'
 import { registerChainCommands } from './commands/chain.ts'
 import { registerCloseCommand } from './commands/close.ts'
 import { registerCreditsCommands } from './commands/credits.ts'
+import { registerDealsCommand } from './commands/deals.ts'
 import { registerDeployCommand } from './commands/deploy.ts'
 import { registerDevnetCommand } from './commands/devnet.ts'
+import { registerGetCommand } from './commands/get.ts'
 import { registerLogsCommand } from './commands/logs.ts'
-import { registerLsCommand } from './commands/ls.ts'
+import { registerLsCommand } from './commands/objects-ls.ts'
 import { registerProviderEarningsCommand } from './commands/provider-earnings.ts'
 import { registerProviderStartCommand } from './commands/provider-start.ts'
+import { registerPsCommand } from './commands/ps.ts'
+import { registerPutCommand } from './commands/put.ts'
+import { registerRepairCommand } from './commands/repair.ts'
+import { registerRmCommand } from './commands/rm.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { formatError } from './errors.ts'
 import { type CliIo, processIo } from './io.ts'
@@ -39,10 +45,16 @@ export function createProgram(io: CliIo = processIo): { program: Command; exitCo
   registerCreditsCommands(program, run)
   registerChainCommands(program, run)
   registerDeployCommand(program, run)
-  registerLsCommand(program, run)
+  registerPsCommand(program, run)
   registerStatusCommand(program, run)
   registerLogsCommand(program, run)
   registerCloseCommand(program, run)
+  registerPutCommand(program, run)
+  registerGetCommand(program, run)
+  registerLsCommand(program, run)
+  registerRmCommand(program, run)
+  registerDealsCommand(program, run)
+  registerRepairCommand(program, run)
   registerProviderEarningsCommand(program, run)
   registerProviderStartCommand(program, run)
   return { program, exitCode }

@@ -110,7 +110,7 @@ function json<value = Record<string, unknown>>(text: string): value {
   return JSON.parse(lines[0] as string) as value
 }
 
-describe('stoa deploy, ls, status, logs, close', () => {
+describe('stoa deploy, ps, status, logs, close', () => {
   let orderId: string
   let leaseId: string
   let lease: string
@@ -169,11 +169,11 @@ describe('stoa deploy, ls, status, logs, close', () => {
     assert.match(stdout, /Results\n {2}hello\/hello\.txt/)
   })
 
-  test('ls --json lists the orders with their leases; ls prints a table', async () => {
+  test('ps --json lists the orders with their leases; ps prints a table; ls --deployments is its alias', async () => {
     const listed = json<{
       tenant: string
       orders: { orderId: string; state: string; leases: { label: string }[] }[]
-    }>((await stoa('ls', '--key', 'alice', '--json')).stdout)
+    }>((await stoa('ps', '--key', 'alice', '--json')).stdout)
     assert.equal(listed.tenant, ALICE)
     const order = listed.orders.find((entry) => entry.orderId === orderId)
     assert.equal(order?.state, 'Leased')
@@ -181,12 +181,15 @@ describe('stoa deploy, ls, status, logs, close', () => {
       order?.leases.map((entry) => entry.label),
       [lease],
     )
-    const human = await stoa('ls', '--tenant', 'alice')
+    const human = await stoa('ps', '--tenant', 'alice')
     assert.equal(human.code, 0, human.stderr)
     assert.match(human.stdout, /ORDER\s+STATE\s+LEASE\s+PROVIDER\s+PRICE\s+ESCROW/)
     assert.match(human.stdout, new RegExp(`${orderId}\\s+Leased\\s+${lease} active\\s+provider1`))
-    const nobody = await stoa('ls', '--tenant', 'bob')
+    const nobody = await stoa('ps', '--tenant', 'bob')
     assert.match(nobody.stdout, /No orders for bob/)
+    const alias = await stoa('ls', '--deployments', '--tenant', 'alice')
+    assert.equal(alias.code, 0, alias.stderr)
+    assert.equal(alias.stdout, human.stdout)
   })
 
   test('status --json shows the chain and the gateway; by order id, lease id or order/round', async () => {

@@ -278,6 +278,7 @@ describe('stoa errors and help', () => {
             credits: ALICE,
             providerRegistry: ALICE,
             market: ALICE,
+            storageDeals: ALICE,
           },
           deployedAt: new Date().toISOString(),
           deployer: ALICE,

@@ -8,15 +8,33 @@ import { type BeginUnbondParameters, type BeginUnbondReturnType, beginUnbond } f
 import { type BidParameters, type BidReturnType, bid } from './actions/bid.ts'
 import { type BuyCreditsParameters, type BuyCreditsReturnType, buyCredits } from './actions/buyCredits.ts'
 import { type CancelOrderParameters, type CancelOrderReturnType, cancelOrder } from './actions/cancelOrder.ts'
+import { type ChallengeOfParameters, type ChallengeOfReturnType, challengeOf } from './actions/challengeOf.ts'
 import { type CloseLeaseParameters, type CloseLeaseReturnType, closeLease } from './actions/closeLease.ts'
+import { type CreateDealParameters, type CreateDealReturnType, createDeal } from './actions/createDeal.ts'
 import { type CreateOrderParameters, type CreateOrderReturnType, createOrder } from './actions/createOrder.ts'
+import {
+  type CurrentPeriodParameters,
+  type CurrentPeriodReturnType,
+  currentPeriod,
+} from './actions/currentPeriod.ts'
 import { type DeployParameters, type DeployReturnType, deploy } from './actions/deploy.ts'
+import {
+  type FindDealsToRepairParameters,
+  type FindDealsToRepairReturnType,
+  findDealsToRepair,
+} from './actions/findDealsToRepair.ts'
 import { type GetBidsParameters, type GetBidsReturnType, getBids } from './actions/getBids.ts'
 import {
   type GetCreditBalanceParameters,
   type GetCreditBalanceReturnType,
   getCreditBalance,
 } from './actions/getCreditBalance.ts'
+import { type GetDealParameters, type GetDealReturnType, getDeal } from './actions/getDeal.ts'
+import {
+  type GetIndexDealParameters,
+  type GetIndexDealReturnType,
+  getIndexDeal,
+} from './actions/getIndexDeal.ts'
 import { type GetLeaseParameters, type GetLeaseReturnType, getLease } from './actions/getLease.ts'
 import {
   type GetLeaseLogsParameters,
@@ -34,18 +52,29 @@ import {
   getLeaseStatus,
 } from './actions/getLeaseStatus.ts'
 import {
+  type GetMasterKeyParameters,
+  type GetMasterKeyReturnType,
+  getMasterKey,
+} from './actions/getMasterKey.ts'
+import { type GetObjectParameters, type GetObjectReturnType, getObject } from './actions/getObject.ts'
+import {
   type GetOraclePriceParameters,
   type GetOraclePriceReturnType,
   getOraclePrice,
 } from './actions/getOraclePrice.ts'
 import { type GetOrderParameters, type GetOrderReturnType, getOrder } from './actions/getOrder.ts'
 import { type GetProviderParameters, type GetProviderReturnType, getProvider } from './actions/getProvider.ts'
+import { type GetShardParameters, type GetShardReturnType, getShard } from './actions/getShard.ts'
 import {
   type IssueCreditsParameters,
   type IssueCreditsReturnType,
   issueCredits,
 } from './actions/issueCredits.ts'
+import { type ListDealsParameters, type ListDealsReturnType, listDeals } from './actions/listDeals.ts'
 import { type ListLeasesParameters, type ListLeasesReturnType, listLeases } from './actions/listLeases.ts'
+import { type ListObjectsParameters, type ListObjectsReturnType, listObjects } from './actions/listObjects.ts'
+import { type MarkMissedParameters, type MarkMissedReturnType, markMissed } from './actions/markMissed.ts'
+import { type PutObjectParameters, type PutObjectReturnType, putObject } from './actions/putObject.ts'
 import {
   type RedeemCreditsParameters,
   type RedeemCreditsReturnType,
@@ -56,6 +85,17 @@ import {
   type RegisterProviderReturnType,
   registerProvider,
 } from './actions/registerProvider.ts'
+import {
+  type RemoveObjectParameters,
+  type RemoveObjectReturnType,
+  removeObject,
+} from './actions/removeObject.ts'
+import { type RepairDealParameters, type RepairDealReturnType, repairDeal } from './actions/repairDeal.ts'
+import {
+  type ReplaceShardParameters,
+  type ReplaceShardReturnType,
+  replaceShard,
+} from './actions/replaceShard.ts'
 import { type ReportFaultParameters, type ReportFaultReturnType, reportFault } from './actions/reportFault.ts'
 import {
   type RestartBiddingParameters,
@@ -63,7 +103,9 @@ import {
   restartBidding,
 } from './actions/restartBidding.ts'
 import { type RankBidsParameters, type RankBidsReturnType, rankBids } from './actions/selectBid.ts'
+import { type SetIndexParameters, type SetIndexReturnType, setIndex } from './actions/setIndex.ts'
 import { type SettleParameters, type SettleReturnType, settle } from './actions/settle.ts'
+import { type SettleDealParameters, type SettleDealReturnType, settleDeal } from './actions/settleDeal.ts'
 import { type StakeParameters, type StakeReturnType, stake } from './actions/stake.ts'
 import { type TopUpParameters, type TopUpReturnType, topUp } from './actions/topUp.ts'
 import {
@@ -87,6 +129,11 @@ import {
   type WithdrawStakeReturnType,
   withdrawStake,
 } from './actions/withdrawStake.ts'
+import {
+  type SelectStorageProvidersParameters,
+  type SelectStorageProvidersReturnType,
+  selectStorageProviders,
+} from './storage/placement.ts'
 import type { StoaActionClient } from './types.ts'
 
 /** Every Stoa action, bound to one client. */
@@ -128,6 +175,28 @@ export type StoaActions = {
   getLeaseLogs: (parameters: GetLeaseLogsParameters) => GetLeaseLogsReturnType
   getLeaseResults: (parameters: GetLeaseResultsParameters) => Promise<GetLeaseResultsReturnType>
   listLeases: (parameters?: ListLeasesParameters) => Promise<ListLeasesReturnType>
+  // Storage: deals, objects, the object index, repair
+  createDeal: (parameters: CreateDealParameters) => Promise<CreateDealReturnType>
+  getDeal: (parameters: GetDealParameters) => Promise<GetDealReturnType>
+  getShard: (parameters: GetShardParameters) => Promise<GetShardReturnType>
+  listDeals: (parameters?: ListDealsParameters) => Promise<ListDealsReturnType>
+  markMissed: (parameters: MarkMissedParameters) => Promise<MarkMissedReturnType>
+  replaceShard: (parameters: ReplaceShardParameters) => Promise<ReplaceShardReturnType>
+  settleDeal: (parameters: SettleDealParameters) => Promise<SettleDealReturnType>
+  setIndex: (parameters: SetIndexParameters) => Promise<SetIndexReturnType>
+  getIndexDeal: (parameters?: GetIndexDealParameters) => Promise<GetIndexDealReturnType>
+  challengeOf: (parameters: ChallengeOfParameters) => Promise<ChallengeOfReturnType>
+  currentPeriod: (parameters: CurrentPeriodParameters) => Promise<CurrentPeriodReturnType>
+  putObject: (parameters: PutObjectParameters) => Promise<PutObjectReturnType>
+  getObject: (parameters: GetObjectParameters) => Promise<GetObjectReturnType>
+  listObjects: (parameters: ListObjectsParameters) => Promise<ListObjectsReturnType>
+  removeObject: (parameters: RemoveObjectParameters) => Promise<RemoveObjectReturnType>
+  getMasterKey: (parameters?: GetMasterKeyParameters) => Promise<GetMasterKeyReturnType>
+  repairDeal: (parameters: RepairDealParameters) => Promise<RepairDealReturnType>
+  findDealsToRepair: (parameters?: FindDealsToRepairParameters) => Promise<FindDealsToRepairReturnType>
+  selectStorageProviders: (
+    parameters: SelectStorageProvidersParameters,
+  ) => Promise<SelectStorageProvidersReturnType>
 }
 
 /**
@@ -169,5 +238,24 @@ export function stoaActions(client: StoaActionClient): StoaActions {
     getLeaseLogs: (parameters) => getLeaseLogs(client, parameters),
     getLeaseResults: (parameters) => getLeaseResults(client, parameters),
     listLeases: (parameters) => listLeases(client, parameters),
+    createDeal: (parameters) => createDeal(client, parameters),
+    getDeal: (parameters) => getDeal(client, parameters),
+    getShard: (parameters) => getShard(client, parameters),
+    listDeals: (parameters) => listDeals(client, parameters),
+    markMissed: (parameters) => markMissed(client, parameters),
+    replaceShard: (parameters) => replaceShard(client, parameters),
+    settleDeal: (parameters) => settleDeal(client, parameters),
+    setIndex: (parameters) => setIndex(client, parameters),
+    getIndexDeal: (parameters) => getIndexDeal(client, parameters),
+    challengeOf: (parameters) => challengeOf(client, parameters),
+    currentPeriod: (parameters) => currentPeriod(client, parameters),
+    putObject: (parameters) => putObject(client, parameters),
+    getObject: (parameters) => getObject(client, parameters),
+    listObjects: (parameters) => listObjects(client, parameters),
+    removeObject: (parameters) => removeObject(client, parameters),
+    getMasterKey: (parameters) => getMasterKey(client, parameters),
+    repairDeal: (parameters) => repairDeal(client, parameters),
+    findDealsToRepair: (parameters) => findDealsToRepair(client, parameters),
+    selectStorageProviders: (parameters) => selectStorageProviders(client, parameters),
   }
 }

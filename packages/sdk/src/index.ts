@@ -1,5 +1,18 @@
 // Client
 
+// The storage format is @stoa/storage's: its records, key derivation and errors, re-exported
+export {
+  ContentHashMismatchError,
+  type ContentHashMismatchErrorType,
+  DecryptionFailedError,
+  type DecryptionFailedErrorType,
+  deriveMasterKey,
+  MalformedIndexError,
+  type MalformedIndexErrorType,
+  masterKeyMessage,
+  type SegmentRecord,
+  type ShardRecord as ObjectShardRecord,
+} from '@stoa/storage'
 // Actions, one per file, each with its Parameters, ReturnType and ErrorType
 export {
   type AcceptBestBidErrorType,
@@ -39,11 +52,26 @@ export {
   cancelOrder,
 } from './actions/cancelOrder.ts'
 export {
+  type ChallengeOfErrorType,
+  type ChallengeOfParameters,
+  type ChallengeOfReturnType,
+  challengeOf,
+} from './actions/challengeOf.ts'
+export {
   type CloseLeaseErrorType,
   type CloseLeaseParameters,
   type CloseLeaseReturnType,
   closeLease,
 } from './actions/closeLease.ts'
+// Storage: deals, objects, the object index, repair
+export {
+  type CreateDealErrorType,
+  type CreateDealParameters,
+  type CreateDealReturnType,
+  createDeal,
+  type DealTerms,
+  type ShardSpec,
+} from './actions/createDeal.ts'
 export {
   type CreateOrderErrorType,
   type CreateOrderParameters,
@@ -51,6 +79,12 @@ export {
   createOrder,
   type OrderResources,
 } from './actions/createOrder.ts'
+export {
+  type CurrentPeriodErrorType,
+  type CurrentPeriodParameters,
+  type CurrentPeriodReturnType,
+  currentPeriod,
+} from './actions/currentPeriod.ts'
 export {
   type DeployErrorType,
   type DeployedJob,
@@ -65,6 +99,13 @@ export {
   type NoBidsErrorType,
 } from './actions/deploy.ts'
 export {
+  type DealToRepair,
+  type FindDealsToRepairErrorType,
+  type FindDealsToRepairParameters,
+  type FindDealsToRepairReturnType,
+  findDealsToRepair,
+} from './actions/findDealsToRepair.ts'
+export {
   type BidRecord,
   type GetBidsErrorType,
   type GetBidsParameters,
@@ -77,6 +118,18 @@ export {
   type GetCreditBalanceReturnType,
   getCreditBalance,
 } from './actions/getCreditBalance.ts'
+export {
+  type GetDealErrorType,
+  type GetDealParameters,
+  type GetDealReturnType,
+  getDeal,
+} from './actions/getDeal.ts'
+export {
+  type GetIndexDealErrorType,
+  type GetIndexDealParameters,
+  type GetIndexDealReturnType,
+  getIndexDeal,
+} from './actions/getIndexDeal.ts'
 export {
   type GetLeaseErrorType,
   type GetLeaseParameters,
@@ -110,6 +163,19 @@ export {
   resolveLeaseReference,
 } from './actions/getLeaseStatus.ts'
 export {
+  type GetMasterKeyErrorType,
+  type GetMasterKeyParameters,
+  type GetMasterKeyReturnType,
+  getMasterKey,
+} from './actions/getMasterKey.ts'
+export {
+  type GetObjectErrorType,
+  type GetObjectParameters,
+  type GetObjectProgressEvent,
+  type GetObjectReturnType,
+  getObject,
+} from './actions/getObject.ts'
+export {
   type GetOraclePriceErrorType,
   type GetOraclePriceParameters,
   type GetOraclePriceReturnType,
@@ -130,11 +196,23 @@ export {
   type ProviderRecord,
 } from './actions/getProvider.ts'
 export {
+  type GetShardErrorType,
+  type GetShardParameters,
+  type GetShardReturnType,
+  getShard,
+} from './actions/getShard.ts'
+export {
   type IssueCreditsErrorType,
   type IssueCreditsParameters,
   type IssueCreditsReturnType,
   issueCredits,
 } from './actions/issueCredits.ts'
+export {
+  type ListDealsErrorType,
+  type ListDealsParameters,
+  type ListDealsReturnType,
+  listDeals,
+} from './actions/listDeals.ts'
 export {
   type LeaseSummary,
   type ListLeasesErrorType,
@@ -143,6 +221,25 @@ export {
   listLeases,
   type OrderSummary,
 } from './actions/listLeases.ts'
+export {
+  type ListObjectsErrorType,
+  type ListObjectsParameters,
+  type ListObjectsReturnType,
+  listObjects,
+} from './actions/listObjects.ts'
+export {
+  type MarkMissedErrorType,
+  type MarkMissedParameters,
+  type MarkMissedReturnType,
+  markMissed,
+} from './actions/markMissed.ts'
+export {
+  type PutObjectErrorType,
+  type PutObjectParameters,
+  type PutObjectProgressEvent,
+  type PutObjectReturnType,
+  putObject,
+} from './actions/putObject.ts'
 export {
   type RedeemCreditsErrorType,
   type RedeemCreditsParameters,
@@ -156,6 +253,25 @@ export {
   type RegisterProviderReturnType,
   registerProvider,
 } from './actions/registerProvider.ts'
+export {
+  type RemoveObjectErrorType,
+  type RemoveObjectParameters,
+  type RemoveObjectReturnType,
+  removeObject,
+} from './actions/removeObject.ts'
+export {
+  type RepairDealErrorType,
+  type RepairDealParameters,
+  type RepairDealProgressEvent,
+  type RepairDealReturnType,
+  repairDeal,
+} from './actions/repairDeal.ts'
+export {
+  type ReplaceShardErrorType,
+  type ReplaceShardParameters,
+  type ReplaceShardReturnType,
+  replaceShard,
+} from './actions/replaceShard.ts'
 export {
   type ReportFaultErrorType,
   type ReportFaultParameters,
@@ -184,11 +300,23 @@ export {
   selectBid,
 } from './actions/selectBid.ts'
 export {
+  type SetIndexErrorType,
+  type SetIndexParameters,
+  type SetIndexReturnType,
+  setIndex,
+} from './actions/setIndex.ts'
+export {
   type SettleErrorType,
   type SettleParameters,
   type SettleReturnType,
   settle,
 } from './actions/settle.ts'
+export {
+  type SettleDealErrorType,
+  type SettleDealParameters,
+  type SettleDealReturnType,
+  settleDeal,
+} from './actions/settleDeal.ts'
 export {
   type StakeErrorType,
   type StakeParameters,
@@ -257,6 +385,58 @@ export {
   DeploymentChainMismatchError,
   type DeploymentChainMismatchErrorType,
 } from './internal/write.ts'
+export {
+  type DealRecord,
+  type DealState,
+  repairThresholdOf,
+  type ShardRecord,
+  type ShardState,
+} from './storage/deals.ts'
+export {
+  DealNotFoundError,
+  type DealNotFoundErrorType,
+  isTransientStorageFailure,
+  NotEnoughStorageProvidersError,
+  type NotEnoughStorageProvidersErrorType,
+  ObjectIntegrityError,
+  type ObjectIntegrityErrorType,
+  ObjectNotFoundError,
+  type ObjectNotFoundErrorType,
+  ShardRootMismatchError,
+  type ShardRootMismatchErrorType,
+  StorageProviderError,
+  type StorageProviderErrorType,
+  type StorageRequestErrorType,
+  StorageResponseError,
+  type StorageResponseErrorType,
+  StorageTimeoutError,
+  type StorageTimeoutErrorType,
+  StorageUnreachableError,
+  type StorageUnreachableErrorType,
+} from './storage/errors.ts'
+export {
+  type CreateStorageClientParameters,
+  createStorageClient,
+  type StorageAcceptanceRequest,
+  type StorageCallOptions,
+  type StorageClient,
+  type StorageInfo,
+  storageClientFor,
+} from './storage/http.ts'
+export {
+  loadObjectIndex,
+  type ObjectIndex,
+  type ObjectRecord,
+  saveObjectIndex,
+} from './storage/objectIndex.ts'
+export {
+  type SelectStorageProvidersErrorType,
+  type SelectStorageProvidersParameters,
+  type SelectStorageProvidersReturnType,
+  type StorageProviderCandidate,
+  selectStorageProviders,
+} from './storage/placement.ts'
+export type { UploadProgress } from './storage/upload.ts'
 export type {
   ApproveProgressEvent,
   ProgressEvent,

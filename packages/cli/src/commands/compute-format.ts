@@ -35,7 +35,7 @@ export function parseId(value: string): LeaseReference {
       'ID',
       'an order id (7), a lease id (30064771073) or order/round (7/1)',
       value,
-      '`stoa ls` lists your orders and leases.',
+      '`stoa ps` lists your orders and leases.',
     )
   }
   return value

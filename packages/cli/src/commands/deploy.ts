@@ -121,7 +121,7 @@ async function deployAction(file: string, options: DeployOptions, io: CliIo): Pr
   } catch (error) {
     if (isInterrupt(error, interrupt.signal)) {
       io.stderr(
-        'Interrupted: an order nobody had taken yet was cancelled and refunded; a lease keeps running (`stoa ls`).\n',
+        'Interrupted: an order nobody had taken yet was cancelled and refunded; a lease keeps running (`stoa ps`).\n',
       )
       return 130
     }

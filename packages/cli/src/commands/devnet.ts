@@ -4,9 +4,11 @@ import { promisify } from 'node:util'
 import { formatCredits, formatStoa } from '@stoa/protocol'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEPLOYMENT_FILE } from '../deployment-file.ts'
+import { MAX_DEVNET_PROVIDERS } from '../devnet/accounts.ts'
 import { type DemoSummary, prepareDocker, runDemo } from '../devnet/demo.ts'
 import { type DevnetProviders, startDevnetProviders } from '../devnet/providers.ts'
 import { type DevnetProgressEvent, type DevnetSummary, runDevnet } from '../devnet/run-devnet.ts'
+import { runStorageDemo, type StorageDemoSummary } from '../devnet/storage-demo.ts'
 import { type CliIo, contractLabels, milliseconds, table, toJson } from '../io.ts'
 import type { CommandRunner } from '../program.ts'
 
@@ -34,13 +36,18 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
     .description(
       [
         'Starts anvil, deploys and wires the Stoa contracts, funds the named test accounts (deployer, alice,',
-        'bob, provider1-3, watcher) with STOA and credits, writes the deployment file the other commands read,',
+        'bob, provider1-N, watcher) with STOA and credits, writes the deployment file the other commands read,',
         'prints a summary, and runs until Ctrl-C (SIGINT) or SIGTERM, then stops anvil cleanly.',
         '',
-        'It then starts --providers N provider daemons (default 3: provider1 eu-west, provider2 us-east,',
-        'provider3 ap-south; each `stoa provider start` in its own process, logging to the devnet folder),',
-        'builds the stoa/busybox:1 image when Docker answers, and runs a demo as alice (unless --no-demo):',
-        'examples/render-job.yaml (WASM) and, with Docker, examples/web-service.yaml.',
+        'It then starts --providers N provider daemons (default 7: provider1 eu-west, provider2 us-east,',
+        'provider3 ap-south, provider4 eu-central, provider5 us-west, provider6 ap-northeast, provider7 sa-east;',
+        'each `stoa provider start` in its own process, logging to the devnet folder, each offering 2 GiB of',
+        'storage), builds the stoa/busybox:1 image when Docker answers, and runs a demo as alice (unless',
+        '--no-demo): examples/render-job.yaml (WASM), with Docker examples/web-service.yaml, and, with at',
+        'least 6 providers, storage: a generated 8 MiB file stored 4-of-6 and read back bit for bit.',
+        '',
+        'Besides a block per transaction, the chain mines an empty block every 1.5 s so that storage proving',
+        'windows advance while nothing else happens.',
         '',
         'With --state DIR the chain survives restarts: anvil loads and saves DIR/chain.json (also every 10 s),',
         'the deployment is kept in DIR/deployment.json, and a restart reuses both instead of redeploying.',
@@ -62,7 +69,9 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
       ).argParser(positiveNumber),
     )
     .addOption(
-      new Option('--providers <n>', 'provider daemons to start (0 to 3)').default(3).argParser(providerCount),
+      new Option('--providers <n>', `provider daemons to start (0 to ${MAX_DEVNET_PROVIDERS})`)
+        .default(7)
+        .argParser(providerCount),
     )
     .option('--no-demo', 'skip the demo deployments')
     .addHelpText(
@@ -102,6 +111,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
         ...(options.port === undefined ? {} : { port: options.port }),
         ...(options.state === undefined ? {} : { stateDir: options.state }),
         ...(options.blockTime === undefined ? {} : { blockTime: options.blockTime }),
+        providerAccounts: options.providers,
       })
     } catch (error) {
       if (stopSignal) {
@@ -116,6 +126,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       : ` --deployment ${displayPath(devnet.summary.deploymentFiles[0] ?? '')}`
     let part: ProvidersPart = { docker: { ok: false, note: undefined }, started: undefined, readyMs: 0 }
     let demo: DemoSummary | undefined
+    let storageDemo: StorageDemoSummary | { skipped: string } | undefined
     // Containers are labelled `stoa.provider=<address>-<namespace>`; the namespace is this devnet's.
     const namespace = `d${new URL(devnet.summary.rpcUrl).port ? Number(new URL(devnet.summary.rpcUrl).port).toString(36) : '0'}`
     const stopAll = async () => {
@@ -169,11 +180,24 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
           signal: controller.signal,
           ...(options.json ? {} : { onStep: (text: string) => io.stderr(`✓ Deployed the ${text}\n`) }),
         })
-        if (!options.json) io.stdout(humanDemo(demo, performance.now()))
+        if (part.started.providers.length >= STORAGE_DEMO_PROVIDERS) {
+          if (!options.json) io.stderr('Running the storage demo (put and get an 8 MiB file as alice)…\n')
+          storageDemo = await runStorageDemo({
+            deployment: devnet.deployment,
+            dir: devnetDir,
+            deploymentArg,
+            signal: controller.signal,
+          })
+        } else {
+          storageDemo = {
+            skipped: `storage needs at least ${STORAGE_DEMO_PROVIDERS} providers for 4-of-6 (--providers ${part.started.providers.length})`,
+          }
+        }
+        if (!options.json) io.stdout(humanDemo(demo, storageDemo, performance.now()))
       }
       if (options.json) {
         io.stdout(
-          `${toJson({ ...summaryJson(devnet.summary, readyMs), ...providersJson(part, demo, devnetDir) })}\n`,
+          `${toJson({ ...summaryJson(devnet.summary, readyMs), ...providersJson(part, demo, devnetDir), storageDemo: storageDemo ?? null })}\n`,
         )
       }
     } catch (error) {
@@ -354,12 +378,13 @@ function providerLines(part: ProvidersPart, devnetDir: string): string[] {
     '',
     `Providers (ready in ${milliseconds(part.readyMs)}; logs and data in ${displayPath(devnetDir)})`,
     table([
-      ['name', 'id', 'region', 'USD/h per core, GiB', 'gateway', 'ingress', 'log'],
+      ['name', 'id', 'region', 'USD/h per core, GiB', 'storage', 'gateway', 'ingress', 'log'],
       ...part.started.providers.map((provider) => [
         provider.name,
         `#${provider.providerId}`,
         provider.region,
         `${provider.pricing.cpu}, ${provider.pricing.memoryGiB}`,
+        provider.storage ? `${provider.storage.capacityBytes / 1024 ** 3} GiB` : 'off',
         provider.gatewayUrl,
         provider.ingressUrl ?? 'off',
         displayPath(provider.logFile),
@@ -369,7 +394,14 @@ function providerLines(part: ProvidersPart, devnetDir: string): string[] {
   ]
 }
 
-function humanDemo(demo: DemoSummary, processMs: number): string {
+/** A 4-of-6 deal needs six providers. */
+const STORAGE_DEMO_PROVIDERS = 6
+
+function humanDemo(
+  demo: DemoSummary,
+  storage: StorageDemoSummary | { skipped: string } | undefined,
+  processMs: number,
+): string {
   const lines = [
     '',
     `Demo done in ${milliseconds(demo.ms)} (${milliseconds(processMs)} since the process started)`,
@@ -393,6 +425,17 @@ function humanDemo(demo: DemoSummary, processMs: number): string {
       `    $ ${demo.service.curl}`,
     )
   }
+  if (storage === undefined) {
+    // Not run.
+  } else if ('skipped' in storage) lines.push(`  Storage: skipped (${storage.skipped})`)
+  else if ('error' in storage) lines.push(`  Storage: failed: ${storage.error}`)
+  else {
+    lines.push(
+      `  Storage: ${storage.name} (${(storage.size / 1024 / 1024).toFixed(0)} MiB) in deal ${storage.dealId}, ${storage.k}-of-${storage.n} on ${storage.providers} providers`,
+      `    put ${storage.put.mbPerSecond} MB/s (${milliseconds(storage.put.ms)}), get ${storage.get.mbPerSecond} MB/s (${milliseconds(storage.get.ms)}); sha256 ${storage.identical ? 'identical' : 'DIFFERENT'}`,
+      `    $ ${storage.commands.join('\n    $ ')}`,
+    )
+  }
   lines.push('', 'Ctrl-C to stop', '')
   return lines.join('\n')
 }
@@ -413,6 +456,7 @@ function providersJson(part: ProvidersPart, demo: DemoSummary | undefined, devne
       logFile: provider.logFile,
       configFile: provider.configFile,
       pricing: provider.pricing,
+      storage: provider.storage,
       health: provider.health,
       readyMs: provider.readyMs,
     })),
@@ -423,7 +467,8 @@ function providersJson(part: ProvidersPart, demo: DemoSummary | undefined, devne
 
 function providerCount(value: string): number {
   const count = Number(value)
-  if (!Number.isInteger(count) || count < 0 || count > 3) throw new InvalidArgumentError('expected 0 to 3.')
+  if (!Number.isInteger(count) || count < 0 || count > MAX_DEVNET_PROVIDERS)
+    throw new InvalidArgumentError(`expected 0 to ${MAX_DEVNET_PROVIDERS}.`)
   return count
 }
 

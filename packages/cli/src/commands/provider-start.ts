@@ -5,10 +5,13 @@ import {
   loadProviderConfig,
   type ProviderDaemon,
 } from '@stoa/provider'
+import { createStoaClient } from '@stoa/sdk'
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import { privateKeyToAccount } from 'viem/accounts'
 import { DEFAULT_DEPLOYMENT_FILE, readDeploymentFile } from '../deployment-file.ts'
 import type { CliIo } from '../io.ts'
 import type { CommandRunner } from '../program.ts'
+import { runRepairLoop } from './repair-loop.ts'
 
 export type ProviderStartOptions = {
   config?: string
@@ -19,6 +22,8 @@ export type ProviderStartOptions = {
   ingressPort?: number
   deployment?: string
   jsonLogs?: boolean
+  repairer?: boolean
+  repairInterval?: number
 }
 
 /** What `provider start --json-logs` prints on stdout once the daemon is registered and listening. */
@@ -73,6 +78,15 @@ export function registerProviderStartCommand(program: Command, run: CommandRunne
       `deployment file (default: the file's chain.deployment, else ${DEFAULT_DEPLOYMENT_FILE})`,
     )
     .option('--json-logs', 'log JSON lines on stdout (default: short readable lines on stderr)')
+    .option(
+      '--repairer',
+      "also run the storage repair loop with the provider's key: rebuild lost shards of any deal and move them to new providers",
+    )
+    .addOption(
+      new Option('--repair-interval <seconds>', 'with --repairer: seconds between scans for lost shards')
+        .default(10)
+        .argParser(positiveSeconds),
+    )
     .addHelpText(
       'after',
       [
@@ -80,6 +94,7 @@ export function registerProviderStartCommand(program: Command, run: CommandRunne
         'Examples:',
         '  $ stoa provider start --key provider1 --region eu-west --data-dir .stoa/provider1',
         '  $ stoa provider start --config provider.yaml --json-logs',
+        '  $ stoa provider start --config provider.yaml --repairer',
       ].join('\n'),
     )
     .action((options: ProviderStartOptions, command: Command) =>
@@ -171,11 +186,21 @@ async function providerStartAction(options: ProviderStartOptions, io: CliIo): Pr
         ].join('\n'),
       )
     }
+    const repairer = options.repairer
+      ? runRepairer(
+          config.chain.deployment,
+          config.key,
+          options.repairInterval ?? 10,
+          controller.signal,
+          logger,
+        )
+      : undefined
     if (!controller.signal.aborted) {
       await new Promise<void>((resolve) =>
         controller.signal.addEventListener('abort', () => resolve(), { once: true }),
       )
     }
+    await repairer
     const stoppingAt = performance.now()
     await daemon.stop()
     logger.info(
@@ -191,6 +216,41 @@ async function providerStartAction(options: ProviderStartOptions, io: CliIo): Pr
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+  }
+}
+
+/**
+ * The repair loop next to the daemon (`--repairer`), signing `replaceShard` with the provider's key.
+ * It never throws: a failed scan is logged and the next one runs.
+ */
+async function runRepairer(
+  deployment: Parameters<typeof createStoaClient>[0]['deployment'],
+  key: `0x${string}`,
+  intervalSeconds: number,
+  signal: AbortSignal,
+  logger: ReturnType<typeof createLogger>,
+): Promise<void> {
+  const client = createStoaClient({ deployment, account: privateKeyToAccount(key), pollingInterval: 250 })
+  const log = logger.child({ service: 'repairer' })
+  log.info({ intervalSeconds }, 'repairer started')
+  while (!signal.aborted) {
+    try {
+      await runRepairLoop({
+        client,
+        watch: true,
+        intervalMs: intervalSeconds * 1000,
+        signal,
+        onEvent: (event) => {
+          if (event.type === 'repair:done') log.info(event.detail, 'deal repaired')
+          else if (event.type === 'repair:failed') log.warn(event.detail, 'repair failed')
+          else if (event.type === 'repair:started') log.info(event.detail, 'repairing deal')
+        },
+      })
+    } catch (error) {
+      if (signal.aborted) break
+      log.warn({ reason: (error as Error).message?.split('\n')[0] }, 'repair scan failed')
+      await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000))
+    }
   }
 }
 
@@ -222,6 +282,14 @@ function readableLine(line: string): string {
   } catch {
     return line
   }
+}
+
+function positiveSeconds(value: string): number {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+    throw new InvalidArgumentError('expected seconds from 1 to 86400.')
+  }
+  return seconds
 }
 
 function portNumber(value: string): number {

@@ -3,8 +3,9 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type DevnetAccountName, devnetAccount, findFreePort } from '@stoa/sdk/devnet'
+import { findFreePort } from '@stoa/sdk/devnet'
 import type { ProviderReadyLine } from '../commands/provider-start.ts'
+import { devnetProviderAccount } from './accounts.ts'
 
 /** The repository root (this file is packages/cli/src/devnet/providers.ts). */
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
@@ -15,7 +16,17 @@ const PROFILES = [
   { region: 'eu-west', latitude: 53.35, longitude: -6.26, cpu: '0.020', memoryGiB: '0.004' },
   { region: 'us-east', latitude: 38.9, longitude: -77.04, cpu: '0.015', memoryGiB: '0.003' },
   { region: 'ap-south', latitude: 19.08, longitude: 72.88, cpu: '0.010', memoryGiB: '0.002' },
+  { region: 'eu-central', latitude: 50.11, longitude: 8.68, cpu: '0.018', memoryGiB: '0.004' },
+  { region: 'us-west', latitude: 37.77, longitude: -122.42, cpu: '0.016', memoryGiB: '0.003' },
+  { region: 'ap-northeast', latitude: 35.68, longitude: 139.69, cpu: '0.014', memoryGiB: '0.003' },
+  { region: 'sa-east', latitude: -23.55, longitude: -46.63, cpu: '0.012', memoryGiB: '0.002' },
+  { region: 'eu-north', latitude: 59.33, longitude: 18.07, cpu: '0.017', memoryGiB: '0.003' },
+  { region: 'oc-east', latitude: -33.87, longitude: 151.21, cpu: '0.019', memoryGiB: '0.004' },
+  { region: 'ca-central', latitude: 43.65, longitude: -79.38, cpu: '0.015', memoryGiB: '0.003' },
 ] as const
+
+/** Storage every devnet provider offers: 2 GiB at about USD 2 per TB-month (spec section 3). */
+export const DEVNET_STORAGE = { capacityBytes: 2 * 1024 ** 3, askPricePerByteSecond: '771600' } as const
 
 export type DevnetProviderSummary = ProviderReadyLine & {
   name: string
@@ -25,6 +36,7 @@ export type DevnetProviderSummary = ProviderReadyLine & {
   health: unknown
   readyMs: number
   pricing: { cpu: string; memoryGiB: string }
+  storage: { capacityBytes: number } | null
 }
 
 export type DevnetProviders = {
@@ -44,6 +56,10 @@ export type StartDevnetProvidersOptions = {
   namespace: string
   signal?: AbortSignal | undefined
   timeoutMs?: number
+  /** Offer storage (default true: DEVNET_STORAGE's capacity and price). */
+  storage?: boolean
+  /** Extra flags for `stoa provider start` (e.g. `--repairer`). */
+  extraArgs?: readonly string[]
 }
 
 /**
@@ -67,16 +83,20 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
     return stopped
   }
   try {
+    // Two ports per provider, all different: free ports asked for at once can come back twice.
+    const ports = await distinctFreePorts(count * 2)
     const providers = await Promise.all(
       Array.from({ length: count }, async (_, index) => {
         const profile = PROFILES[index] as (typeof PROFILES)[number]
         const name = `provider${index + 1}`
+        const account = devnetProviderAccount(index + 1)
         const dataDir = resolve(options.dir, 'providers', name)
         await mkdir(dataDir, { recursive: true })
-        const [gatewayPort, ingressPort] = await Promise.all([findFreePort(), findFreePort()])
+        const gatewayPort = ports[index * 2] as number
+        const ingressPort = ports[index * 2 + 1] as number
         const configFile = join(dataDir, 'provider.json')
         const config = {
-          key: devnetAccount(name as DevnetAccountName).privateKey,
+          key: account.privateKey,
           chain: {
             deployment: resolve(options.deploymentFile),
             pollingIntervalMs: 250,
@@ -95,6 +115,15 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
               : { enabled: false },
           },
           leases: { reconcileIntervalMs: 1_000, settleIntervalMs: 30_000 },
+          ...(options.storage === false
+            ? {}
+            : {
+                storage: {
+                  enabled: true,
+                  capacityBytes: DEVNET_STORAGE.capacityBytes,
+                  askPricePerByteSecond: DEVNET_STORAGE.askPricePerByteSecond,
+                },
+              }),
         }
         await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`)
         const logFile = resolve(options.dir, `${name}.log`)
@@ -102,7 +131,17 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
         const startedAt = performance.now()
         const child = spawn(
           process.execPath,
-          ['--import', 'tsx', bin, 'provider', 'start', '--config', configFile, '--json-logs'],
+          [
+            '--import',
+            'tsx',
+            bin,
+            'provider',
+            'start',
+            '--config',
+            configFile,
+            '--json-logs',
+            ...(options.extraArgs ?? []),
+          ],
           { cwd: repositoryRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
         )
         children.push(child)
@@ -118,6 +157,7 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
           health,
           readyMs: Math.round(performance.now() - startedAt),
           pricing: { cpu: profile.cpu, memoryGiB: profile.memoryGiB },
+          storage: options.storage === false ? null : { capacityBytes: DEVNET_STORAGE.capacityBytes },
         }
       }),
     )
@@ -126,6 +166,13 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
     await stop(1_000)
     throw error
   }
+}
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>()
+  for (let attempt = 0; ports.size < count && attempt < count * 10; attempt++) ports.add(await findFreePort())
+  if (ports.size < count) throw new Error(`could not find ${count} free ports`)
+  return [...ports]
 }
 
 function readyLine(

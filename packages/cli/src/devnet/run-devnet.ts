@@ -9,7 +9,6 @@ import {
   type DevnetAccountBalance,
   deployStoa,
   devnetAccount,
-  devnetAccounts,
   type FundDevnetAccountsProgressEvent,
   fundDevnetAccounts,
   readDevnetBalances,
@@ -27,6 +26,7 @@ import {
   writeDeploymentFile,
 } from '../deployment-file.ts'
 import { DevnetStateMismatchError } from '../errors.ts'
+import { DEVNET_ANVIL_ACCOUNTS, devnetAccountsWithProviders } from './accounts.ts'
 
 export type RunDevnetOptions = {
   /** RPC port; default: a free one. */
@@ -42,6 +42,14 @@ export type RunDevnetOptions = {
   fund?: boolean
   /** anvil `--block-time` (seconds); default: a block per transaction. */
   blockTime?: number
+  /**
+   * Without `blockTime`: also mine an empty block this often (ms), so storage proving windows advance
+   * while nobody sends transactions (automine stays on, so transactions still confirm at once).
+   * Default 1500; 0 turns it off.
+   */
+  mineIntervalMs?: number
+  /** Provider accounts to fund and record (provider1…providerN, at least the SDK's three); default 3. */
+  providerAccounts?: number
   /** Stops the devnet (also while it is starting). */
   signal?: AbortSignal
   onProgress?: (event: DevnetProgressEvent) => void
@@ -123,7 +131,7 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
   const stateDeploymentFile = stateDir === undefined ? undefined : join(stateDir, 'deployment.json')
   const deploymentFile = resolve(options.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE)
   const chainWasSaved = stateFile !== undefined && existsSync(stateFile)
-  const accounts = devnetAccounts()
+  const accounts = devnetAccountsWithProviders(options.providerAccounts ?? 3)
   const deployer = devnetAccount('deployer')
 
   const anvil = await step(
@@ -135,6 +143,7 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
         ...(options.blockTime === undefined ? {} : { blockTime: options.blockTime }),
         ...(signal === undefined ? {} : { signal }),
         ...(options.onAnvilLog === undefined ? {} : { onLog: options.onAnvilLog }),
+        args: ['--accounts', String(DEVNET_ANVIL_ACCOUNTS)],
       }),
     (instance) => `${instance.rpcUrl}${chainWasSaved ? ' (saved chain loaded)' : ''}`,
   )
@@ -219,11 +228,19 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
       return { oracle, balances }
     })
 
+    const stopMiner =
+      options.blockTime === undefined && (options.mineIntervalMs ?? DEFAULT_MINE_INTERVAL_MS) > 0
+        ? startBlockMiner(anvil.rpcUrl, options.mineIntervalMs ?? DEFAULT_MINE_INTERVAL_MS)
+        : () => {}
+    void anvil.exited.then(stopMiner)
     return {
       anvil,
       deployment,
       exited: anvil.exited,
-      stop: () => anvil.stop(),
+      stop: () => {
+        stopMiner()
+        return anvil.stop()
+      },
       summary: {
         rpcUrl: anvil.rpcUrl,
         chainId: anvil.chainId,
@@ -241,6 +258,33 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
     await anvil.stop()
     throw error
   }
+}
+
+const DEFAULT_MINE_INTERVAL_MS = 1_500
+
+/**
+ * Mines an empty block (`evm_mine`) every `intervalMs`, so block-scheduled things (storage proving
+ * windows) move on an idle devnet. A failed call (anvil busy or stopping) is skipped. Returns stop.
+ */
+function startBlockMiner(rpcUrl: string, intervalMs: number): () => void {
+  let busy = false
+  const timer = setInterval(() => {
+    if (busy) return
+    busy = true
+    fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'evm_mine', params: [] }),
+      signal: AbortSignal.timeout(intervalMs * 2),
+    })
+      .then((response) => response.body?.cancel())
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false
+      })
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }
 
 function oracleSummary(oracle: GetOraclePriceReturnType): DevnetSummary['oracle'] {

@@ -8,11 +8,12 @@ import type { CommandRunner } from '../program.ts'
 import { usd, usdPerHour, who } from './compute-format.ts'
 import { addChainOptions, addKeyOption } from './options.ts'
 
-type LsOptions = ChainOptions & KeyOptions & { json?: boolean; tenant?: string; all?: boolean }
+export type PsOptions = ChainOptions & KeyOptions & { json?: boolean; tenant?: string; all?: boolean }
 
-export function registerLsCommand(program: Command, run: CommandRunner): void {
+/** `stoa ps`: the compute list (orders and leases); `stoa ls --deployments` is an alias. */
+export function registerPsCommand(program: Command, run: CommandRunner): void {
   const command = program
-    .command('ls')
+    .command('ps')
     .summary("list the account's orders and leases")
     .description(
       "Lists the orders of the --key account (or --tenant), newest first, with their state, current lease, provider, price and escrow, read from the chain's logs. Closed orders are left out unless --all.",
@@ -23,13 +24,13 @@ export function registerLsCommand(program: Command, run: CommandRunner): void {
     )
     .option('--all', 'include closed orders')
     .option('--json', 'print { tenant, orders } as one JSON object (closed orders included)')
-    .addHelpText('after', '\nExamples:\n  $ stoa ls --key alice\n  $ stoa ls --tenant alice --all --json')
+    .addHelpText('after', '\nExamples:\n  $ stoa ps --key alice\n  $ stoa ps --tenant alice --all --json')
   addChainOptions(command)
   addKeyOption(command)
-  command.action((options: LsOptions, self: Command) => run(self, (io) => lsAction(options, io)))
+  command.action((options: PsOptions, self: Command) => run(self, (io) => psAction(options, io)))
 }
 
-async function lsAction(options: LsOptions, io: CliIo): Promise<number> {
+export async function psAction(options: PsOptions, io: CliIo): Promise<number> {
   const { file, client, account } = await loadContext(options, io)
   const tenant =
     options.tenant !== undefined ? resolveAddress(options.tenant, file, '--tenant') : account?.address

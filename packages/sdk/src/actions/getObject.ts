@@ -1,0 +1,204 @@
+import { createWriteStream } from 'node:fs'
+import type { Writable } from 'node:stream'
+import {
+  InvalidParameterError,
+  type InvalidParameterErrorType,
+  type StoaContractErrorType,
+} from '@stoa/protocol'
+import {
+  ContentHashMismatchError,
+  type DecryptionFailedErrorType,
+  decodeObject,
+  type ObjectRecord,
+  type SegmentPieces,
+} from '@stoa/storage'
+import type { Address } from 'viem'
+import { readDeal } from '../storage/deals.ts'
+import { createShardReader } from '../storage/download.ts'
+import {
+  type NotEnoughStorageProvidersErrorType,
+  ObjectIntegrityError,
+  type ObjectIntegrityErrorType,
+  ObjectNotFoundError,
+  type ObjectNotFoundErrorType,
+  type StorageRequestErrorType,
+} from '../storage/errors.ts'
+import { loadObjectIndex } from '../storage/objectIndex.ts'
+import { codeWidthOf } from '../storage/pieces.ts'
+import type { ProgressEvent, ProgressOptions, StoaActionClient } from '../types.ts'
+
+export type GetObjectProgressEvent =
+  | ProgressEvent<'storage:record', { record: ObjectRecord }>
+  | ProgressEvent<'storage:download', { bytes: number; totalBytes: number; mbPerSecond: number }>
+  | ProgressEvent<'storage:provider-dropped', { provider: Address; reason: string }>
+  | ProgressEvent<'storage:done', { record: ObjectRecord; ms: number; mbPerSecond: number }>
+
+export type GetObjectParameters = ProgressOptions<GetObjectProgressEvent> & {
+  /** The object's name in the index, or its record (then the index is not read). */
+  name?: string | undefined
+  record?: ObjectRecord | undefined
+  masterKey: Uint8Array
+  /** A file path (created or truncated) or a stream (not ended). */
+  output: string | Writable
+  /** Providers not to read from. */
+  excludeProviders?: readonly Address[] | undefined
+  /** Requests started per segment beyond the k needed, the slowest cut once k arrived (default 1). */
+  extraRequests?: number | undefined
+  signal?: AbortSignal | undefined
+}
+
+export type GetObjectReturnType = {
+  record: ObjectRecord
+  ms: number
+  mbPerSecond: number
+  /** Ciphertext bytes fetched from providers. */
+  bytesFetched: number
+  /** Providers dropped on the way (bad bytes, refused). */
+  dropped: { provider: Address; reason: string }[]
+}
+
+export type GetObjectErrorType =
+  | InvalidParameterErrorType
+  | ObjectNotFoundErrorType
+  | ObjectIntegrityErrorType
+  | DecryptionFailedErrorType
+  | NotEnoughStorageProvidersErrorType
+  | StorageRequestErrorType
+  | StoaContractErrorType
+
+/**
+ * Reads a stored object back: its deal from the chain, each shard's piece roots checked against
+ * the on-chain root, then per segment the fastest `k` verified pieces (k + 1 requests started,
+ * the rest cut; a provider serving bad bytes is dropped and another used), decoded, decrypted
+ * and written in order. The content's sha256 is checked against the record at the end.
+ *
+ * @example
+ * await getObject(client, { name: 'photo.jpg', masterKey, output: 'photo.jpg' })
+ */
+export async function getObject(
+  client: StoaActionClient,
+  parameters: GetObjectParameters,
+): Promise<GetObjectReturnType> {
+  const { signal, onProgress, masterKey } = parameters
+  const startedAt = performance.now()
+  const { extraRequests } = parameters
+  if (extraRequests !== undefined && (!Number.isInteger(extraRequests) || extraRequests < 0))
+    throw new InvalidParameterError('extraRequests', 'a non-negative integer', extraRequests)
+  let record = parameters.record
+  if (!record) {
+    const name = parameters.name
+    if (typeof name !== 'string')
+      throw new InvalidParameterError('name', 'an object name (or a record)', name)
+    const { index } = await loadObjectIndex(client, { masterKey, signal })
+    record = index.objects.find((object) => object.name === name)
+    if (!record) throw new ObjectNotFoundError(name)
+  }
+  onProgress?.({ type: 'storage:record', detail: { record } })
+  const deal = await readDeal(client, record.dealId)
+  const reader = await createShardReader(client, {
+    deal,
+    excludeProviders: parameters.excludeProviders,
+    extraRequests,
+    onDropped: (detail) => onProgress?.({ type: 'storage:provider-dropped', detail }),
+  })
+  const object = record
+  // Pieces are decoded with the width the object was coded with (its erasure indices < total).
+  const total = codeWidthOf([object.total - 1, ...deal.shards.map((shard) => shard.erasureIndex)], deal.k)
+  const data = Array.from({ length: deal.k }, (_, i) => i)
+  const read = (s: number) => {
+    const pending = reader.readSegment(s, data, signal)
+    pending.catch(() => {})
+    return pending
+  }
+  async function* segments(): AsyncGenerator<SegmentPieces> {
+    let next = object.segments.length > 0 ? read(0) : undefined
+    for (let s = 0; s < object.segments.length; s++) {
+      const pieces = await (next as ReturnType<typeof read>)
+      // The next segment downloads while this one is decoded, decrypted and written.
+      next = s + 1 < object.segments.length ? read(s + 1) : undefined
+      yield { segmentIndex: s, pieces: Array.from({ length: total }, (_, i) => pieces.get(i)) }
+    }
+  }
+  const sink = openSink(parameters.output)
+  let written = 0
+  try {
+    for await (const plaintext of decodeObject({
+      object: { ...object, total },
+      masterKey,
+      segments: segments(),
+      signal,
+    })) {
+      await sink.write(plaintext, signal)
+      written += plaintext.length
+      const seconds = (performance.now() - startedAt) / 1000
+      onProgress?.({
+        type: 'storage:download',
+        detail: {
+          bytes: written,
+          totalBytes: object.size,
+          mbPerSecond: seconds > 0 ? written / 1e6 / seconds : 0,
+        },
+      })
+    }
+    await sink.close()
+  } catch (error) {
+    await sink.close().catch(() => {})
+    if (error instanceof ContentHashMismatchError) {
+      throw new ObjectIntegrityError({
+        name: object.name,
+        expected: error.expected,
+        actual: error.actual,
+        cause: error,
+      })
+    }
+    throw error
+  }
+  const ms = Math.round(performance.now() - startedAt)
+  const mbPerSecond = ms > 0 ? record.size / 1e6 / (ms / 1000) : 0
+  onProgress?.({ type: 'storage:done', detail: { record, ms, mbPerSecond } })
+  return { record, ms, mbPerSecond, bytesFetched: reader.bytesFetched(), dropped: reader.dropped() }
+}
+
+type Sink = {
+  write(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void>
+  close(): Promise<void>
+}
+
+function openSink(output: string | Writable): Sink {
+  const ownStream = typeof output === 'string'
+  const stream: Writable = typeof output === 'string' ? createWriteStream(output) : output
+  let failure: unknown
+  const onError = (error: unknown) => {
+    failure = error
+  }
+  stream.on('error', onError)
+  return {
+    async write(bytes, signal) {
+      if (failure) throw failure
+      if (!stream.write(bytes)) {
+        await new Promise<void>((resolve, reject) => {
+          const done = () => {
+            stream.off('drain', done)
+            stream.off('error', fail)
+            signal?.removeEventListener('abort', abort)
+            resolve()
+          }
+          const fail = (error: unknown) => reject(error)
+          const abort = () => reject(signal?.reason)
+          stream.once('drain', done)
+          stream.once('error', fail)
+          signal?.addEventListener('abort', abort, { once: true })
+        })
+      }
+      if (failure) throw failure
+    },
+    async close() {
+      stream.off('error', onError)
+      if (!ownStream) return
+      await new Promise<void>((resolve, reject) => {
+        stream.once('error', reject)
+        stream.end(() => resolve())
+      })
+    },
+  }
+}
