@@ -85,12 +85,13 @@ test('a corrupted data file gives no proof', async () => {
   await buildShardProof(shards, { root, size: data.length }, 66)
 })
 
-test('duePeriod: the window of period p, while a transaction sent now still lands inside it', () => {
-  const slot = { startBlock: 100n, periodBlocks: 20, windowBlocks: 10, periods: 2 }
-  assert.equal(duePeriod(slot, 109n), undefined)
-  assert.equal(duePeriod(slot, 110n), 0)
+test('duePeriod: the next period, from the block before its window while a transaction sent now lands inside it', () => {
+  const slot = { startBlock: 100n, periodBlocks: 20, windowBlocks: 10, periods: 2, lastProofPeriod: -1 }
+  assert.equal(duePeriod(slot, 108n), undefined)
+  assert.equal(duePeriod(slot, 109n), 0, 'a transaction sent now lands in the first block of the window')
   assert.equal(duePeriod(slot, 118n), 0)
   assert.equal(duePeriod(slot, 119n), undefined, 'the next block is past the window')
-  assert.equal(duePeriod(slot, 130n), 1)
-  assert.equal(duePeriod(slot, 150n), undefined, 'the deal has two periods')
+  assert.equal(duePeriod(slot, 130n), undefined, 'period 0 was not proven: period 1 cannot be')
+  assert.equal(duePeriod({ ...slot, lastProofPeriod: 0 }, 130n), 1)
+  assert.equal(duePeriod({ ...slot, lastProofPeriod: 1 }, 150n), undefined, 'the deal has two periods')
 })

@@ -1,6 +1,12 @@
 import { StoaContractError, storageDealsAbi } from '@stoa/protocol'
 import type { Address, Hex, TransactionReceipt } from 'viem'
-import { getContractEvents, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import {
+  getContractEvents,
+  readContract,
+  simulateContract,
+  waitForTransactionReceipt,
+  writeContract,
+} from 'viem/actions'
 import type { ProviderChain } from '../chain/client.ts'
 
 const shardStates = ['None', 'Active', 'Lost', 'Ended'] as const
@@ -39,7 +45,21 @@ export type StorageDealsChain = {
   address: Address
   getDeal(dealId: bigint): Promise<OnchainDeal>
   getShard(dealId: bigint, shardIndex: number): Promise<OnchainShard>
-  challengeOf(dealId: bigint, shardIndex: number, period: number): Promise<bigint>
+  /**
+   * The challenge of period `period`. `pending`: read in the context of the next block (the one a
+   * transaction sent now lands in), so it is readable from the last block before the window on.
+   */
+  challengeOf(
+    dealId: bigint,
+    shardIndex: number,
+    period: number,
+    options?: { pending?: boolean },
+  ): Promise<bigint>
+  /**
+   * Simulates `submitProofs(proofs)` in the context of the next block (the one a transaction sent
+   * now lands in); throws the contract's error when it would revert.
+   */
+  simulateProofs(proofs: readonly ProofInput[]): Promise<void>
   /** Sends one `submitProofs` (gas estimated first, so an invalid batch throws before it is sent). Use inside `chain.write`. */
   submitProofs(proofs: readonly ProofInput[]): Promise<{ hash: Hex; receipt: TransactionReceipt }>
   /** The events of blocks `[fromBlock, toBlock]`, in order. */
@@ -83,12 +103,24 @@ export function storageDealsChain(chain: ProviderChain, address: Address): Stora
         nextPeriod: shard.nextPeriod,
       }
     },
-    async challengeOf(dealId, shardIndex, period) {
+    async challengeOf(dealId, shardIndex, period, options) {
       return await readContract(client, {
         address,
         abi,
         functionName: 'challengeOf',
         args: [dealId, shardIndex, period],
+        ...(options?.pending ? { blockTag: 'pending' as const } : {}),
+      })
+    },
+    async simulateProofs(proofs) {
+      await simulateContract(client, {
+        address,
+        abi,
+        functionName: 'submitProofs',
+        args: [proofs.map((proof) => ({ ...proof }))],
+        account: client.account,
+        chain: client.chain,
+        blockTag: 'pending',
       })
     },
     async submitProofs(proofs) {
