@@ -104,7 +104,7 @@ export function createProviderMetrics(parameters: CreateProviderMetricsParameter
     }),
     storageProofs: new Counter({
       name: 'stoa_provider_storage_proofs_total',
-      help: 'Storage proofs, by result (sent: accepted on chain; failed: not built or refused).',
+      help: 'Storage proofs, by result (sent: accepted on chain; failed: not built or refused; missed: the window closed before a proof could land).',
       labelNames: ['result'] as const,
       registers,
     }),
