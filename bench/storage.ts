@@ -84,6 +84,18 @@ async function child(mode: string): Promise<void> {
   })
   const masterKey = await getMasterKey(client)
   const name = flags.name as string
+  // Memory breakdown: the peaks of RSS, array buffers (Buffers and typed arrays) and the JS heap,
+  // sampled during the transfer.
+  const memory = { rss: 0, arrayBuffers: 0, heapUsed: 0 }
+  const sample = () => {
+    const usage = process.memoryUsage()
+    memory.rss = Math.max(memory.rss, usage.rss)
+    memory.arrayBuffers = Math.max(memory.arrayBuffers, usage.arrayBuffers)
+    memory.heapUsed = Math.max(memory.heapUsed, usage.heapUsed)
+  }
+  sample()
+  const baseRss = memory.rss
+  const sampler = setInterval(sample, 20)
   const startedAt = performance.now()
   let extra: Record<string, unknown> = {}
   if (mode === 'put') {
@@ -100,6 +112,11 @@ async function child(mode: string): Promise<void> {
     await getObject(client, { name, masterKey, output: flags.file as string })
   }
   const ms = performance.now() - startedAt
+  clearInterval(sampler)
+  const mb = (bytes: number) => Math.round(bytes / 1e6)
+  console.error(
+    `    ${mode}: rss before ${mb(baseRss)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB`,
+  )
   // maxRSS is in KiB.
   const peakRssBytes = process.resourceUsage().maxRSS * 1024
   process.stdout.write(`${JSON.stringify({ ms, peakRssBytes, ...extra })}\n`)

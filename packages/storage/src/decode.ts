@@ -1,16 +1,20 @@
-import { createHash } from 'node:crypto'
+import { createDecipheriv, createHash } from 'node:crypto'
 import { InvalidParameterError, type InvalidParameterErrorType } from '@stoa/protocol'
-import { decryptSegment, unwrapSegmentKey } from './crypto.ts'
+import { segmentAad, unwrapSegmentKey } from './crypto.ts'
 import { erasureCoderFor } from './encode.ts'
 import { NotEnoughShardsError, type NotEnoughShardsErrorType } from './erasure/errors.ts'
 import {
   ContentHashMismatchError,
   type ContentHashMismatchErrorType,
+  DecryptionFailedError,
   type DecryptionFailedErrorType,
 } from './errors.ts'
 import { GCM_TAG_SIZE } from './layout.ts'
 import { LEAF_SIZE } from './merkle.ts'
 import type { ObjectRecord, SegmentRecord } from './record.ts'
+
+/** Bytes decrypted per decipher call. */
+const DECIPHER_STEP = 1024 * 1024
 
 const hex = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
@@ -104,19 +108,42 @@ export function decodeSegment(parameters: DecodeSegmentParameters): Uint8Array {
   checkPieces(pieces, k, total, pieceSize)
   const dataIndices = Array.from({ length: k }, (_, i) => i)
   const data = rebuildPieces({ k, total, pieces, wanted: dataIndices })
-  const cipherSize = record.plainSize + GCM_TAG_SIZE
-  const ciphertext = new Uint8Array(cipherSize)
+  // Decrypted straight from the pieces, a step at a time: no joined ciphertext, and no temporary
+  // copy of the whole plaintext (one `update` call returns a fresh buffer of its whole output).
+  const plainSize = record.plainSize
+  const tag = new Uint8Array(GCM_TAG_SIZE)
   for (const [i, piece] of data.entries()) {
     const start = i * pieceSize
-    if (start >= cipherSize) break
-    ciphertext.set(piece.subarray(0, Math.min(pieceSize, cipherSize - start)), start)
+    const from = Math.max(plainSize, start)
+    const to = Math.min(plainSize + GCM_TAG_SIZE, start + pieceSize)
+    if (from < to) tag.set(piece.subarray(from - start, to - start), from - plainSize)
   }
   const key = unwrapSegmentKey(record.wrappedKey, masterKey, segmentIndex)
+  const plaintext = new Uint8Array(plainSize)
   try {
-    return decryptSegment({ ciphertext, objectId, segmentIndex, key, nonce: record.nonce })
+    const decipher = createDecipheriv('aes-256-gcm', key, record.nonce)
+    decipher.setAuthTag(tag)
+    decipher.setAAD(segmentAad(objectId, segmentIndex))
+    let written = 0
+    for (const [i, piece] of data.entries()) {
+      const start = i * pieceSize
+      const end = Math.min(start + pieceSize, plainSize)
+      for (let at = start; at < end; at += DECIPHER_STEP) {
+        const part = piece.subarray(at - start, Math.min(at + DECIPHER_STEP, end) - start)
+        const out = decipher.update(part)
+        plaintext.set(out, written)
+        written += out.length
+      }
+    }
+    const rest = decipher.final()
+    plaintext.set(rest, written)
+  } catch (cause) {
+    plaintext.fill(0)
+    throw new DecryptionFailedError({ what: 'segment', segmentIndex, cause })
   } finally {
     key.fill(0)
   }
+  return plaintext
 }
 
 export type SegmentPieces = {

@@ -21,6 +21,8 @@ import {
 import type { SegmentRecord } from './record.ts'
 
 const coders = new Map<string, ErasureCoder>()
+/** Bytes encrypted per cipher call (each call returns a fresh buffer of its output). */
+const CIPHER_STEP = 1024 * 1024
 
 /** A `k`-of-`total` coder (cached); `undefined` when there is no parity (`total = k`). */
 export function erasureCoderFor(k: number, total: number): ErasureCoder | undefined {
@@ -208,15 +210,63 @@ export function encodeSegment(parameters: EncodeSegmentParameters): Uint8Array[]
   if (!(plaintext instanceof Uint8Array) || plaintext.length !== record.plainSize) {
     throw new InvalidParameterError('plaintext', `the segment's ${record.plainSize} bytes`, plaintext)
   }
-  erasureCoderFor(k, total)
+  const coder = erasureCoderFor(k, total)
   const stripe = k * LEAF_SIZE
-  const padded = new Uint8Array(Math.ceil((plaintext.length + GCM_TAG_SIZE) / stripe) * stripe)
+  const padded = segmentBuffer(Math.ceil((plaintext.length + GCM_TAG_SIZE) / stripe) * stripe)
+  // A recycled buffer's padding is zeroed (the cipher writes the rest).
+  padded.fill(0, plaintext.length + GCM_TAG_SIZE)
   const key = unwrapSegmentKey(record.wrappedKey, masterKey, segmentIndex)
   const cipher = createSegmentCipher({ key, nonce: record.nonce, objectId, segmentIndex, output: padded })
-  cipher.update(plaintext)
+  // In steps: one call would make a second, temporary copy of the whole ciphertext.
+  for (let at = 0; at < plaintext.length; at += CIPHER_STEP) {
+    cipher.update(plaintext.subarray(at, Math.min(at + CIPHER_STEP, plaintext.length)))
+  }
   cipher.final()
   key.fill(0)
-  return piecesOfSegment(padded, k, total)
+  const pieceSize = padded.length / k
+  const data = Array.from({ length: k }, (_, i) => padded.subarray(i * pieceSize, (i + 1) * pieceSize))
+  if (coder === undefined) return data
+  const parity = Array.from({ length: total - k }, () => segmentBuffer(pieceSize))
+  return [...data, ...coder.encode(data, parity)]
+}
+
+// Buffers `encodeSegment` made, and those handed back with `recycleSegmentPieces` for its next
+// calls (held weakly: the garbage collector may still take them while they wait).
+const madeBuffers = new WeakSet<ArrayBufferLike>()
+const spareBuffers = new Map<number, WeakRef<ArrayBuffer>[]>()
+const SPARES_PER_SIZE = 8
+
+function segmentBuffer(length: number): Uint8Array {
+  const spares = spareBuffers.get(length)
+  while (spares && spares.length > 0) {
+    const buffer = spares.pop()?.deref()
+    if (buffer === undefined) continue
+    madeBuffers.add(buffer)
+    return new Uint8Array(buffer)
+  }
+  const bytes = new Uint8Array(length)
+  madeBuffers.add(bytes.buffer)
+  return bytes
+}
+
+/**
+ * Hands back the memory of pieces `encodeSegment` made, for its next calls to reuse instead of
+ * allocating (a segment is tens of MiB, which the garbage collector may be slow to free). Only
+ * once nothing reads or sends those pieces any more: they will be overwritten. Pieces from
+ * elsewhere are ignored.
+ */
+export function recycleSegmentPieces(pieces: readonly Uint8Array[]): void {
+  for (const piece of pieces) {
+    const buffer = piece.buffer
+    if (!madeBuffers.has(buffer) || !(buffer instanceof ArrayBuffer)) continue
+    madeBuffers.delete(buffer)
+    let spares = spareBuffers.get(buffer.byteLength)
+    if (spares === undefined) {
+      spares = []
+      spareBuffers.set(buffer.byteLength, spares)
+    }
+    if (spares.length < SPARES_PER_SIZE) spares.push(new WeakRef(buffer))
+  }
 }
 
 export type ShardTree = {

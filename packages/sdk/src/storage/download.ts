@@ -3,7 +3,7 @@
  * fastest `k` providers of a deal (k + 1 started, the rest cancelled), a provider serving bad bytes
  * dropped and another used, then the missing pieces rebuilt.
  */
-import { merkleRoot, pieceLevel, rebuildPieces } from '@stoa/storage'
+import { createMerkleBuilder, pieceLevel, rebuildPieces } from '@stoa/storage'
 import { type Address, bytesToHex, hexToBytes } from 'viem'
 import { getProvider } from '../actions/getProvider.ts'
 import type { StoaActionClient } from '../types.ts'
@@ -109,13 +109,16 @@ export async function createShardReader(
     const piece = pieces[s] as PieceRange
     const roots = await rootsOf(source, signal)
     const startedAt = performance.now()
+    // Hashed as it arrives, while the provider sends the rest (any chunking gives the same root).
+    const tree = createMerkleBuilder()
     const bytes = await (source.storage as StorageClient).getShard({
       root: source.shard.root,
       start: piece.offset,
       end: piece.offset + piece.length,
       signal,
+      onChunk: (chunk) => tree.update(chunk),
     })
-    if (bytes.length !== piece.length || !sameBytes(merkleRoot(bytes), roots[s] as Uint8Array)) {
+    if (bytes.length !== piece.length || !sameBytes(tree.finish().root, roots[s] as Uint8Array)) {
       throw new StorageResponseError({
         provider: source.shard.provider,
         method: 'GET',

@@ -59,7 +59,13 @@ export type StorageClient = {
   acceptance(parameters: StorageCallOptions & StorageAcceptanceRequest): Promise<Hex>
   /** `bytes [start, end)` of a shard (whole when no range). */
   getShard(
-    parameters: StorageCallOptions & { root: Hex; start?: number | undefined; end?: number | undefined },
+    parameters: StorageCallOptions & {
+      root: Hex
+      start?: number | undefined
+      end?: number | undefined
+      /** Sees every chunk as it arrives (to hash the bytes while they come). */
+      onChunk?: ((chunk: Uint8Array) => void) | undefined
+    },
   ): Promise<Uint8Array>
   /** The level-`level` nodes of a shard's tree. */
   nodes(parameters: StorageCallOptions & { root: Hex; level: number }): Promise<Uint8Array[]>
@@ -172,23 +178,30 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
       let requestBody: string | ReadableStream<Uint8Array> | undefined = body
       if (request.stream) {
         const iterator = request.stream[Symbol.asyncIterator]()
-        requestBody = new ReadableStream<Uint8Array>({
-          async pull(stream) {
-            const next = await iterator.next()
-            touch()
-            if (next.done) stream.close()
-            else stream.enqueue(next.value)
+        // Pulled, never read ahead (high-water mark 0): the next chunk is asked for only once the
+        // socket took the previous one, so a body holds no bytes beyond what is being written.
+        requestBody = new ReadableStream<Uint8Array>(
+          {
+            async pull(stream) {
+              const next = await iterator.next()
+              touch()
+              if (next.done) stream.close()
+              else stream.enqueue(next.value)
+            },
+            async cancel() {
+              await iterator.return?.()
+            },
           },
-          async cancel() {
-            await iterator.return?.()
-          },
-        })
+          { highWaterMark: 0 },
+        )
       }
       const response = await fetchFn(url, {
         method: request.method,
         headers,
         ...(requestBody === undefined ? {} : { body: requestBody }),
-        ...(request.stream ? { duplex: 'half' } : {}),
+        // A streamed body goes out as is: with redirects followed or a window, fetch clones the
+        // request, which tees the body into a branch nobody reads, holding every chunk sent.
+        ...(request.stream ? { duplex: 'half', redirect: 'error', window: null } : {}),
         signal: controller.signal,
       } as RequestInit)
       touch()
@@ -219,7 +232,11 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
     })
   }
 
-  async function readBytes(response: Response, touch: () => void): Promise<Uint8Array> {
+  async function readBytes(
+    response: Response,
+    touch: () => void,
+    onChunk?: ((chunk: Uint8Array) => void) | undefined,
+  ): Promise<Uint8Array> {
     if (!response.body) return new Uint8Array(0)
     // With a length announced, the bytes land in one buffer as they come (no second copy); more
     // than announced falls back to collecting chunks, for the caller's checks to refuse.
@@ -229,6 +246,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
     let length = 0
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       touch()
+      onChunk?.(chunk)
       if (into && length + chunk.length <= into.length) {
         into.set(chunk, length)
       } else {
@@ -341,7 +359,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
       return body.signature as Hex
     },
 
-    async getShard({ root, start, end, ...options }) {
+    async getShard({ root, start, end, onChunk, ...options }) {
       const headers: Record<string, string> = {}
       if (start !== undefined && end !== undefined) headers.range = `bytes=${start}-${end - 1}`
       const request: Request = {
@@ -351,7 +369,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
         signed: true,
         options,
       }
-      return call(request, readBytes)
+      return call(request, (response, touch) => readBytes(response, touch, onChunk))
     },
 
     async nodes({ root, level, ...options }) {

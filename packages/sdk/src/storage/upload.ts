@@ -4,7 +4,7 @@
  * (the first `keep` shards to finish are kept, the rest cut off).
  */
 import { storageDealsAbi } from '@stoa/protocol'
-import { merkleRoot } from '@stoa/storage'
+import { createMerkleBuilder, merkleRoot, recycleSegmentPieces } from '@stoa/storage'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import { getBlock } from 'viem/actions'
 import { createDeal, type DealTerms } from '../actions/createDeal.ts'
@@ -28,7 +28,10 @@ export type ShardSource = {
   shardSize: number
   /** Where segment `s`'s pieces start in a shard (all but the last are `pieceSize` long). */
   pieceSize: number
-  /** Deterministic: a second call gives the same bytes (a retry re-derives what it needs). */
+  /**
+   * Deterministic: a second call gives the same bytes (a retry re-derives what it needs). Fresh
+   * pieces per call: once every shard sent a segment, pieces `encodeSegment` made are recycled.
+   */
   segment(index: number): Promise<Uint8Array[]>
 }
 
@@ -83,9 +86,11 @@ export async function uploadShards(
   const slotCount = slots.length
   const startedAt = performance.now()
   const pieceRoots: (Uint8Array | undefined)[][] = slots.map(() => new Array(source.segmentCount))
-  // Memory stays bounded: the shards among the fastest `keep` share a cache of at most two
-  // segments; a shard running ahead waits, a lagging one re-derives its own copy.
-  const cache = new Map<number, Promise<Uint8Array[]>>()
+  // Memory stays bounded: one segment's pieces (the window) are held at a time. The window moves
+  // on once the `keep` leading shards have all asked for the next segment, which a shard does only
+  // after its socket took the last bytes of this one (the request body is pulled, not pushed), so
+  // the old pieces are unreferenced before the next are derived. A shard left behind the window
+  // re-derives its own piece, one such shard at a time, and keeps only that piece.
   const positions = new Array<number>(slotCount).fill(0)
   const live = new Array<boolean>(slotCount).fill(true)
   let wake: (() => void) | undefined
@@ -99,43 +104,62 @@ export async function uploadShards(
     })
     resolve?.()
   }
+  /** Resolves on the next `notify`, rejects when `slotSignal` aborts; leaves no listener behind. */
+  const changed = (slotSignal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(slotSignal.reason)
+      slotSignal.addEventListener('abort', onAbort, { once: true })
+      void moved.then(() => {
+        slotSignal.removeEventListener('abort', onAbort)
+        resolve()
+      })
+    })
   const floor = () => {
     const ahead = positions.filter((_, i) => live[i]).sort((a, b) => b - a)
     return ahead[Math.min(keep, ahead.length) - 1] ?? 0
   }
-  const derive = async (s: number): Promise<Uint8Array[]> => {
-    const pieces = await source.segment(s)
-    for (const [slot, piece] of pieces.entries()) {
-      const roots = pieceRoots[slot]
-      if (roots && roots[s] === undefined) roots[s] = merkleRoot(piece)
-    }
-    return pieces
+  let windowIndex = -1
+  let windowPieces: Promise<Uint8Array[]> | undefined
+  let windowList: Uint8Array[] | undefined
+  let laggardTurn: Promise<unknown> = Promise.resolve()
+  const laggardPiece = (s: number, slot: number, slotSignal: AbortSignal): Promise<Uint8Array> => {
+    const turn = laggardTurn.then(async () => {
+      slotSignal.throwIfAborted()
+      const piece = (await source.segment(s))[slot] as Uint8Array
+      // A data piece is a view of the whole segment: keep a copy of this piece alone.
+      return piece.byteLength === piece.buffer.byteLength ? piece : piece.slice()
+    })
+    laggardTurn = turn.catch(() => {})
+    return turn
   }
   const segmentFor = async (s: number, slot: number, slotSignal: AbortSignal): Promise<Uint8Array> => {
-    while (s > floor() + 1) {
+    for (;;) {
       slotSignal.throwIfAborted()
-      await Promise.race([moved, aborted(slotSignal)])
-    }
-    let pieces = cache.get(s)
-    const current = floor()
-    if (!pieces) {
-      if (s >= current) {
-        pieces = derive(s)
-        cache.set(s, pieces)
-        for (const key of cache.keys()) if (key < current) cache.delete(key)
-      } else {
-        pieces = derive(s)
+      if (s === windowIndex && windowPieces) return (await windowPieces)[slot] as Uint8Array
+      if (s < windowIndex) return laggardPiece(s, slot, slotSignal)
+      if (floor() >= s) {
+        // When no live shard still sends the old pieces, their memory goes to the new ones.
+        const old = windowList
+        const previous = windowIndex
+        if (old && positions.every((position, i) => !live[i] || position > previous)) {
+          recycleSegmentPieces(old)
+        }
+        windowIndex = s
+        windowPieces = undefined
+        windowList = undefined
+        const pieces = source.segment(s)
+        pieces.then(
+          (list) => {
+            if (windowIndex === s) windowList = list
+          },
+          () => {},
+        )
+        windowPieces = pieces
+        notify()
+        continue
       }
+      await changed(slotSignal)
     }
-    // The next segment is derived while this one streams (the providers hash and write it
-    // meanwhile), still within the two-segment bound: only the segment after the floor.
-    const ahead = s + 1
-    if (s === current && ahead < source.segmentCount && !cache.has(ahead)) {
-      const next = pieces.then(() => derive(ahead))
-      next.catch(() => {})
-      cache.set(ahead, next)
-    }
-    return (await pieces)[slot] as Uint8Array
   }
 
   let sentBytes = 0
@@ -253,15 +277,21 @@ export async function uploadShards(
     for (; s < source.segmentCount; s++, within = 0) {
       positions[slot] = s
       notify()
-      const piece = await segmentFor(s, slot, slotSignal)
+      let piece: Uint8Array | undefined = await segmentFor(s, slot, slotSignal)
+      // The piece root is hashed as the piece streams (from its start; else afterwards, whole).
+      const roots = pieceRoots[slot] as (Uint8Array | undefined)[]
+      const tree = within === 0 && roots[s] === undefined ? createMerkleBuilder() : undefined
       for (let at = within; at < piece.length; at += CHUNK) {
         slotSignal.throwIfAborted()
         const chunk = piece.subarray(at, Math.min(at + CHUNK, piece.length))
+        tree?.update(chunk)
         sentBytes += chunk.length
         report()
         yield chunk
       }
-      if (pieceRoots[slot]?.[s] === undefined) (pieceRoots[slot] as Uint8Array[])[s] = merkleRoot(piece)
+      if (tree) roots[s] = tree.finish().root
+      else if (roots[s] === undefined) roots[s] = merkleRoot(piece)
+      piece = undefined
     }
     positions[slot] = source.segmentCount
     notify()
@@ -276,18 +306,12 @@ export async function uploadShards(
     signal?.removeEventListener('abort', abortAll)
     for (const controller of controllers) if (!controller.signal.aborted) controller.abort(new LongTailCut())
     await Promise.allSettled(runs)
-    cache.clear()
+    windowPieces = undefined
+    windowList = undefined
   }
   report(true)
   done.sort((a, b) => a.slot - b.slot)
   return { shards: done.slice(0, keep), failed }
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason)
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-  })
 }
 
 function describe(error: unknown): string {
