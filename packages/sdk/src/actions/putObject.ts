@@ -161,16 +161,23 @@ export async function putObject(
     // earlier segment (a retry) does not count twice.
     const contentHash = createHash('sha256')
     let hashedSegments = 0
-    const segment = async (index: number): Promise<Uint8Array[]> => {
+    // Segments are made one at a time: the plaintext is read into the input's one reusable buffer
+    // (valid until the next read) and encrypted out of it into the pieces before the next read.
+    let making: Promise<unknown> = Promise.resolve()
+    const make = async (index: number): Promise<Uint8Array[]> => {
       const layout = segmentAt(plan, index)
       const plaintext = await input.read(layout.plainOffset, layout.plainSize)
       if (index === hashedSegments) {
         contentHash.update(plaintext)
         hashedSegments++
       }
-      // Fresh buffers per call: the cache may hold two segments at once and a lagging shard its own.
       const record = segments[index] as SegmentRecord
       return encodeSegment({ plaintext, segmentIndex: index, record, objectId, masterKey, k, total })
+    }
+    const segment = (index: number): Promise<Uint8Array[]> => {
+      const made = making.then(() => make(index))
+      making = made.catch(() => {})
+      return made
     }
 
     const uploadStarted = performance.now()
@@ -188,7 +195,9 @@ export async function putObject(
       onShardFailed: (detail) => onProgress?.({ type: 'storage:shard-failed', detail }),
     })
     const uploadMs = performance.now() - uploadStarted
-    // Segments no shard asked for in order (none, normally) are hashed now.
+    // Segments no shard asked for in order (none, normally) are hashed now, after any segment
+    // still being made (the read buffer is shared).
+    await making
     for (let index = hashedSegments; index < plan.segmentCount; index++) {
       const layout = segmentAt(plan, index)
       contentHash.update(await input.read(layout.plainOffset, layout.plainSize))
@@ -246,6 +255,7 @@ export async function putObject(
 
 type Input = {
   size: number
+  /** The bytes at `offset`; from a file, a view of one reusable buffer, valid until the next read. */
   read(offset: number, length: number): Promise<Uint8Array>
   close(): Promise<void>
 }
@@ -261,10 +271,13 @@ async function openSource(source: string | Uint8Array): Promise<Input> {
   if (typeof source !== 'string') throw new InvalidParameterError('source', 'a file path or bytes', source)
   const info = await stat(source)
   const handle = await open(source, 'r')
+  let reusable = new Uint8Array(0)
   return {
     size: info.size,
     async read(offset, length) {
-      const buffer = new Uint8Array(length)
+      // One buffer for every segment (they are read one at a time), not a fresh 64 MiB each.
+      if (reusable.length < length) reusable = new Uint8Array(length)
+      const buffer = reusable.subarray(0, length)
       let done = 0
       while (done < length) {
         const { bytesRead } = await handle.read(buffer, done, length - done, offset + done)
