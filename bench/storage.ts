@@ -37,7 +37,7 @@ import { type Figure, meetsGoal, recordFigure } from './lib/figures.ts'
 
 const execFileAsync = promisify(execFile)
 const MiB = 1024 * 1024
-const SEGMENT = 64 * MiB
+const SEGMENT = 32 * MiB
 const K = 4
 const M = 2
 
@@ -178,7 +178,7 @@ async function stages(size: number, gatewayUrl: string, client: ReturnType<typeo
     for (let index = 0; index < segments; index++) coder.encode(data, parity)
   })
 
-  // A 1 GiB shard's tree, fed as it streams (16 MiB pieces).
+  // A 1 GiB shard's tree, fed as it streams (8 MiB pieces).
   const shardBytes = segments * SEGMENT
   const treeBuild = await timed(shardBytes, () => {
     const builder = createMerkleBuilder({ keepLevelsFrom: 6 })

@@ -7,15 +7,18 @@ import { LEAF_SIZE } from './merkle.ts'
  * ciphertext, each coded into `total` pieces of `P` bytes; the last segment shorter.
  */
 
-/** The most ciphertext one segment holds: `k * P <= 64 MiB`. */
-export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024
+/**
+ * The most ciphertext one segment holds: `k * P <= 32 MiB`. A segment's pieces and parity are
+ * what an upload or a download holds in memory (4-of-6: 48 MiB), so this bounds both.
+ */
+export const MAX_SEGMENT_SIZE = 32 * 1024 * 1024
 
 /** AES-GCM's tag, appended to every segment's ciphertext. */
 export const GCM_TAG_SIZE = 16
 
 export type ChoosePieceSizeErrorType = InvalidParameterErrorType
 
-/** The largest power of two `P >= LEAF_SIZE` with `k * P <= 64 MiB` (k = 4: 16 MiB; k = 10: 4 MiB). */
+/** The largest power of two `P >= LEAF_SIZE` with `k * P <= 32 MiB` (k = 4: 8 MiB; k = 10: 2 MiB). */
 export function choosePieceSize(k: number): number {
   checkK(k)
   let pieceSize = LEAF_SIZE
@@ -61,7 +64,7 @@ export type PlanSegmentsParameters = {
   /** Plaintext bytes of the object. */
   size: number | bigint
   k: number
-  /** P; defaults to `choosePieceSize(k)`. A power of two from `LEAF_SIZE` with `k * P <= 64 MiB` (tests use small ones). */
+  /** P; defaults to `choosePieceSize(k)`. A power of two from `LEAF_SIZE` with `k * P <= 32 MiB` (tests use small ones). */
   pieceSize?: number | undefined
 }
 
@@ -85,7 +88,7 @@ export function planSegments(parameters: PlanSegmentsParameters): PlanSegmentsRe
   ) {
     throw new InvalidParameterError(
       'pieceSize',
-      `a power of two from ${LEAF_SIZE} to ${MAX_SEGMENT_SIZE / k} (k * pieceSize <= 64 MiB)`,
+      `a power of two from ${LEAF_SIZE} to ${MAX_SEGMENT_SIZE / k} (k * pieceSize <= 32 MiB)`,
       pieceSize,
     )
   }

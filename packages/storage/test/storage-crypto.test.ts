@@ -26,11 +26,11 @@ const objectId = new Uint8Array(randomBytes(32))
 const masterKey = deriveMasterKey({ secret: 'correct horse battery staple' })
 
 describe('layout', () => {
-  test('piece size: largest power of two with k * P <= 64 MiB', () => {
-    assert.equal(choosePieceSize(4), 16 * MiB)
-    assert.equal(choosePieceSize(10), 4 * MiB)
-    assert.equal(choosePieceSize(1), 64 * MiB)
-    assert.equal(choosePieceSize(256), 256 * 1024)
+  test('piece size: largest power of two with k * P <= 32 MiB', () => {
+    assert.equal(choosePieceSize(4), 8 * MiB)
+    assert.equal(choosePieceSize(10), 2 * MiB)
+    assert.equal(choosePieceSize(1), 32 * MiB)
+    assert.equal(choosePieceSize(256), 128 * 1024)
     assert.throws(() => choosePieceSize(0), InvalidParameterError)
   })
 
@@ -46,11 +46,11 @@ describe('layout', () => {
       pieceSize: 512,
     })
     assert.equal(empty.shardSize, 512)
-    const full = 64 * MiB - 16
+    const full = 32 * MiB - 16
     const exact = planSegments({ size: 2 * full, k: 4 })
     assert.equal(exact.segmentCount, 2)
-    assert.equal(exact.last.pieceSize, 16 * MiB)
-    assert.equal(exact.shardSize, 32 * MiB)
+    assert.equal(exact.last.pieceSize, 8 * MiB)
+    assert.equal(exact.shardSize, 16 * MiB)
     const plan = planSegments({ size: 2n * BigInt(full) + 5n, k: 4 })
     assert.equal(plan.segmentCount, 3)
     assert.deepEqual(plan.last, {
@@ -61,7 +61,7 @@ describe('layout', () => {
       paddedSize: 2048,
       pieceSize: 512,
     })
-    assert.equal(plan.shardSize, 32 * MiB + 512)
+    assert.equal(plan.shardSize, 16 * MiB + 512)
     assert.equal(segmentAt(plan, 1).plainOffset, full)
     assert.throws(() => segmentAt(plan, 3), InvalidParameterError)
     assert.throws(() => planSegments({ size: 1, k: 4, pieceSize: 3000 }), InvalidParameterError)

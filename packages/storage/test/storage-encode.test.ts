@@ -391,12 +391,12 @@ describe('encode / decode', () => {
     return { encodeMs, treeMs, decodeMs: decodeMs - encodeMs - treeMs, rss, segments: records.length }
   }
 
-  test('100 MiB streams through (4-of-6, 16 MiB pieces): hashes match', async () => {
+  test('100 MiB streams through (4-of-6, 8 MiB pieces): hashes match', async () => {
     const mib = 100
     const { encodeMs, treeMs, decodeMs, segments } = await streamThrough(mib * MiB)
-    assert.equal(segments, 2)
+    assert.equal(segments, 4)
     console.log(
-      `100 MiB, 4-of-6, P = 16 MiB: encoder (read + encrypt + RS) ${(mib / (encodeMs / 1000)).toFixed(0)} MiB/s, ` +
+      `100 MiB, 4-of-6, P = 8 MiB: encoder (read + encrypt + RS) ${(mib / (encodeMs / 1000)).toFixed(0)} MiB/s, ` +
         `6 shard trees ${(mib / (treeMs / 1000)).toFixed(0)} MiB/s of file, ` +
         `decoder (RS with 2 data pieces lost + decrypt) ${(mib / (decodeMs / 1000)).toFixed(0)} MiB/s`,
     )

@@ -275,7 +275,7 @@ async function openSource(source: string | Uint8Array): Promise<Input> {
   return {
     size: info.size,
     async read(offset, length) {
-      // One buffer for every segment (they are read one at a time), not a fresh 64 MiB each.
+      // One buffer for every segment (they are read one at a time), not a fresh one each.
       if (reusable.length < length) reusable = new Uint8Array(length)
       const buffer = reusable.subarray(0, length)
       let done = 0
