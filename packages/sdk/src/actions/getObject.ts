@@ -27,6 +27,9 @@ import { loadObjectIndex } from '../storage/objectIndex.ts'
 import { codeWidthOf } from '../storage/pieces.ts'
 import type { ProgressEvent, ProgressOptions, StoaActionClient } from '../types.ts'
 
+/** Segments downloading at once (the one being decoded included). */
+const DOWNLOAD_AHEAD = 3
+
 export type GetObjectProgressEvent =
   | ProgressEvent<'storage:record', { record: ObjectRecord }>
   | ProgressEvent<'storage:download', { bytes: number; totalBytes: number; mbPerSecond: number }>
@@ -111,11 +114,18 @@ export async function getObject(
     return pending
   }
   async function* segments(): AsyncGenerator<SegmentPieces> {
-    let next = object.segments.length > 0 ? read(0) : undefined
+    // The next segments download while this one is decoded, decrypted and written: a window of
+    // DOWNLOAD_AHEAD segments keeps every provider's stream busy (memory: about that many segments).
+    const ahead: ReturnType<typeof read>[] = []
+    let requested = 0
+    const fill = () => {
+      while (requested < object.segments.length && ahead.length < DOWNLOAD_AHEAD)
+        ahead.push(read(requested++))
+    }
+    fill()
     for (let s = 0; s < object.segments.length; s++) {
-      const pieces = await (next as ReturnType<typeof read>)
-      // The next segment downloads while this one is decoded, decrypted and written.
-      next = s + 1 < object.segments.length ? read(s + 1) : undefined
+      const pieces = await (ahead.shift() as ReturnType<typeof read>)
+      fill()
       yield { segmentIndex: s, pieces: Array.from({ length: total }, (_, i) => pieces.get(i)) }
     }
   }
