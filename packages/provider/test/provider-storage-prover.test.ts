@@ -2,7 +2,9 @@
 // shard's nextPeriod, only inside its window, a batch all or nothing) with a block counter: other
 // providers' transactions and the devnet's background miner are blocks mined between the prover's
 // reads and its transaction. Real shard files, real SQLite; the assertions are on the report, the
-// logs and the metrics, never on timing.
+// logs and the metrics, never on timing. A fake, because a block landing exactly between the
+// prover's simulation and its send cannot be produced on demand with anvil; the real contract and
+// a real proof landing on chain are covered by provider-storage-deals.test.ts.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
