@@ -1,4 +1,5 @@
 import { BaseError } from '@stoa/protocol'
+import { originOf, pathOf } from '../internal/url.ts'
 
 /** Where a failed gateway request went, for error messages. */
 type RequestTarget = { method: string; url: string }
@@ -136,23 +137,6 @@ function hintFor(status: number, code: string): string[] {
   if (status === 404)
     return ['The provider does not know that lease (yet): is it the lease the chain gave it?']
   return []
-}
-
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
-}
-
-function pathOf(url: string): string {
-  try {
-    const parsed = new URL(url)
-    return `${parsed.pathname}${parsed.search}`
-  } catch {
-    return url
-  }
 }
 
 /** `ECONNREFUSED` and friends, from undici's `fetch failed` cause chain. */

@@ -1,5 +1,6 @@
 import { BaseError } from '@stoa/protocol'
 import type { Address } from 'viem'
+import { originOf, pathOf } from '../internal/url.ts'
 
 /** Which provider a failed storage request went to. */
 export type StorageRequestTarget = { provider: Address | undefined; method: string; url: string }
@@ -168,21 +169,4 @@ export function isTransientStorageFailure(error: unknown): boolean {
   if (error instanceof StorageProviderError)
     return error.status >= 500 || [408, 425, 429].includes(error.status) || error.code === 'incomplete'
   return false
-}
-
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
-}
-
-function pathOf(url: string): string {
-  try {
-    const parsed = new URL(url)
-    return `${parsed.pathname}${parsed.search}`
-  } catch {
-    return url
-  }
 }
