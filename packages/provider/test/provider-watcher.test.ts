@@ -62,10 +62,16 @@ deposit: { usd: "2" }
 `)
   const uri = `data:application/json;base64,${Buffer.from(submissionBody(parsed.manifest, parsed.modules)).toString('base64')}`
   const { orderId } = await orderFor(devnet.alice, parsed.manifest, {
-    bidWindowSeconds: 2,
+    bidWindowSeconds: 30,
     manifestUri: uri,
     autoReopen: true,
   })
+  // The window closes only once both bids are on chain (the chain's clock is moved past it), so a
+  // slow machine cannot leave A's lower bid out of round 0.
+  const bidders = async (round: number) =>
+    (await getBids(devnet.alice, { orderId, round })).map((bid) => bid.provider).sort()
+  await waitFor(async () => (await bidders(0)).length === 2, { what: 'both bids in round 0' })
+  await devnet.warp(31)
 
   // A bid lowest; once the window closed A accepted its own best bid and fetched the manifest.
   const first = await waitFor(
@@ -103,6 +109,12 @@ deposit: { usd: "2" }
   const stakeAfter = (await getProvider(devnet.alice, { provider: a.address }))?.stake ?? 0n
   assert.ok(stakeAfter < stakeBefore, 'the faulty provider was slashed')
 
+  // Round 1 (A is stopped and excluded): B's bid, then the window is closed the same way.
+  await waitFor(async () => (await bidders(1)).length === 1, {
+    what: "B's bid in round 1",
+    timeoutMs: 20_000,
+  })
+  await devnet.warp(31)
   const second = await waitFor(
     async () => {
       const order = await getOrder(devnet.alice, { orderId })
@@ -120,6 +132,6 @@ deposit: { usd: "2" }
     [b.address],
   )
   t.diagnostic(
-    `failover: A stopped → fault confirmed ${reportedAt - stoppedAt} ms (3 probes at 200 ms), → running on B ${runningAt - reportedAt} ms (includes the 2 s bid window)`,
+    `failover: A stopped → fault confirmed ${reportedAt - stoppedAt} ms (3 probes at 200 ms), → running on B ${runningAt - reportedAt} ms (the bid window closed by moving the chain clock once B had bid)`,
   )
 })
