@@ -10,6 +10,7 @@ import type {
 } from 'viem'
 import {
   getChainId,
+  getTransaction,
   readContract,
   simulateContract,
   waitForTransactionReceipt,
@@ -124,11 +125,29 @@ export async function writeStoaContract<const abi extends Abi, functionName exte
     })
     const receipt = await waitForTransactionReceipt(client, { hash })
     if (receipt.status === 'reverted') {
-      // Simulation passed but the mined transaction reverted: the state changed in between.
+      // Simulation passed but the mined transaction reverted. Say why: replayed on the state just
+      // before its block the call names the contract's error; else it may have run out of gas.
+      const replayed = await simulateContract(client, {
+        address,
+        abi: parameters.abi as Abi,
+        functionName: String(functionName),
+        args: parameters.args as readonly unknown[],
+        account: parameters.account,
+        chain: client.chain,
+        blockNumber: receipt.blockNumber - 1n,
+      }).then(
+        () => undefined,
+        (error: unknown) => toStoaContractError(error, context),
+      )
+      if (replayed) throw replayed
+      const sent = await getTransaction(client, { hash })
+      const outOfGas = receipt.gasUsed >= sent.gas
       throw new StoaContractError({
         ...context,
         transactionHash: hash,
-        shortMessage: `The ${context.functionName} transaction reverted on chain after its simulation succeeded (the chain state changed in between). Try again.`,
+        shortMessage: outOfGas
+          ? `The ${context.functionName} transaction ran out of gas on chain (used ${receipt.gasUsed} of its ${sent.gas} limit) after its simulation succeeded. Try again.`
+          : `The ${context.functionName} transaction reverted on chain after its simulation succeeded (the chain state changed in between). Try again.`,
       })
     }
     parameters.onProgress?.({
