@@ -13,6 +13,14 @@ export type SegmentRecord = {
   nonce: Uint8Array
   /** The segment key wrapped under the master key, 60 bytes. */
   wrappedKey: Uint8Array
+  /**
+   * sha256 of each of the segment's pieces as stored (ciphertext, after erasure coding), 32 bytes per
+   * erasure index `0..total-1`, concatenated. A reader holding the record checks a fetched piece with
+   * one streaming sha256 instead of rebuilding its Merkle subtree; the record is authenticated
+   * (encrypted under the master key), so this is as strong a check. Absent in older records: the
+   * reader then checks pieces against their Merkle roots.
+   */
+  pieceHashes?: Uint8Array | undefined
 }
 
 /** One shard of an object's deal. */
@@ -78,13 +86,18 @@ export function parseObjectIndex(text: string): ObjectRecord[] {
 
 function parseObjectRecord(value: unknown, at: string): ObjectRecord {
   const o = object(value, at)
+  const total = integer(o.total, `${at}.total`)
   const segments = array(o.segments, `${at}.segments`).map((s, i) => {
     const segment = object(s, `${at}.segments[${i}]`)
-    return {
+    const parsed: SegmentRecord = {
       plainSize: integer(segment.plainSize, `${at}.segments[${i}].plainSize`),
       nonce: bytes(segment.nonce, `${at}.segments[${i}].nonce`, 12),
       wrappedKey: bytes(segment.wrappedKey, `${at}.segments[${i}].wrappedKey`, 60),
     }
+    if (segment.pieceHashes !== undefined) {
+      parsed.pieceHashes = bytes(segment.pieceHashes, `${at}.segments[${i}].pieceHashes`, 32 * total)
+    }
+    return parsed
   })
   const shards = array(o.shards, `${at}.shards`).map((s, i) => {
     const shard = object(s, `${at}.shards[${i}]`)
@@ -110,7 +123,7 @@ function parseObjectRecord(value: unknown, at: string): ObjectRecord {
     objectId: bytes(o.objectId, `${at}.objectId`, 32),
     k: integer(o.k, `${at}.k`),
     n: integer(o.n, `${at}.n`),
-    total: integer(o.total, `${at}.total`),
+    total,
     pieceSize: integer(o.pieceSize, `${at}.pieceSize`),
     segments,
     dealId: BigInt(o.dealId),
@@ -144,4 +157,11 @@ function bytes(value: unknown, at: string, size: number): Uint8Array {
     throw new MalformedIndexError(`${at} is not ${size} bytes of 0x-hex`)
   }
   return new Uint8Array(Buffer.from(value.slice(2), 'hex'))
+}
+
+/** The recorded sha256 of a segment's piece at `erasureIndex`, when the record has them. */
+export function pieceHashOf(segment: SegmentRecord, erasureIndex: number): Uint8Array | undefined {
+  const hashes = segment.pieceHashes
+  if (hashes === undefined || (erasureIndex + 1) * 32 > hashes.length) return undefined
+  return hashes.subarray(erasureIndex * 32, (erasureIndex + 1) * 32)
 }

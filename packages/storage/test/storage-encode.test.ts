@@ -18,9 +18,12 @@ import {
   merkleRoot,
   NotEnoughShardsError,
   type ObjectRecord,
+  parseObjectIndex,
+  pieceHashOf,
   rebuildPieces,
   type SegmentRecord,
   SourceSizeMismatchError,
+  serializeObjectIndex,
 } from '../src/index.ts'
 
 const KiB = 1024
@@ -324,6 +327,29 @@ describe('encode / decode', () => {
       DecryptionFailedError,
     )
     assert.deepEqual(decodeIndex(encodeIndex([], masterKey, { k: 4, total: 6 }).blob, masterKey), [])
+  })
+
+  test('segment records keep each piece sha256; records without them (older indexes) still parse', async () => {
+    const { record, segments } = await encodeAll(new Uint8Array(randomBytes(5 * KiB)), 2, 3, KiB)
+    for (const [s, segment] of segments.entries()) {
+      for (const [i, piece] of segment.pieces.entries()) {
+        const recorded = pieceHashOf(record.segments[s] as SegmentRecord, i)
+        assert.equal(hex(recorded as Uint8Array), createHash('sha256').update(piece).digest('hex'))
+      }
+      assert.equal(pieceHashOf(record.segments[s] as SegmentRecord, 3), undefined)
+    }
+    const older: ObjectRecord = {
+      ...record,
+      shards: [],
+      segments: record.segments.map(({ plainSize, nonce, wrappedKey }) => ({ plainSize, nonce, wrappedKey })),
+    }
+    const [parsed] = parseObjectIndex(serializeObjectIndex([older]))
+    assert.deepEqual(parsed, older)
+    assert.equal(pieceHashOf(parsed?.segments[0] as SegmentRecord, 0), undefined)
+    // A hash list of the wrong length (not 32 bytes per erasure index) is refused.
+    const broken = JSON.parse(serializeObjectIndex([record]))
+    broken.objects[0].segments[0].pieceHashes = '0x1234'
+    assert.throws(() => parseObjectIndex(JSON.stringify(broken)), /pieceHashes is not 96 bytes/)
   })
 
   /** Encodes `size` deterministic bytes and decodes them again as the encoder goes (keeping pieces 1, 2, 4, 5: a download that lost data pieces 0 and 3), one segment in memory at a time. */

@@ -10,6 +10,7 @@ import {
   type DecryptionFailedErrorType,
   decodeObject,
   type ObjectRecord,
+  pieceHashOf,
   type SegmentPieces,
 } from '@stoa/storage'
 import type { Address } from 'viem'
@@ -70,10 +71,11 @@ export type GetObjectErrorType =
   | StoaContractErrorType
 
 /**
- * Reads a stored object back: its deal from the chain, each shard's piece roots checked against
- * the on-chain root, then per segment the fastest `k` verified pieces (k + 1 requests started,
- * the rest cut; a provider serving bad bytes is dropped and another used), decoded, decrypted
- * and written in order. The content's sha256 is checked against the record at the end.
+ * Reads a stored object back: its deal from the chain, then per segment the fastest `k` verified
+ * pieces (k + 1 requests started, the rest cut; a provider serving bad bytes is dropped and
+ * another used), decoded, decrypted and written in order. Each piece is checked against the
+ * sha256 its record keeps for it (older records: against its Merkle piece root, itself checked
+ * against the on-chain root). The content's sha256 is checked against the record at the end.
  *
  * @example
  * await getObject(client, { name: 'photo.jpg', masterKey, output: 'photo.jpg' })
@@ -103,6 +105,10 @@ export async function getObject(
     excludeProviders: parameters.excludeProviders,
     extraRequests,
     onDropped: (detail) => onProgress?.({ type: 'storage:provider-dropped', detail }),
+    pieceHash: (segment, erasureIndex) => {
+      const segmentRecord = record.segments[segment]
+      return segmentRecord && pieceHashOf(segmentRecord, erasureIndex)
+    },
   })
   const object = record
   // Pieces are decoded with the width the object was coded with (its erasure indices < total).

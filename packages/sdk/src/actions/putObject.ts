@@ -8,6 +8,7 @@ import {
 } from '@stoa/protocol'
 import {
   encodeSegment,
+  hashPieces,
   type ObjectRecord,
   objectThresholds,
   planSegments,
@@ -172,7 +173,10 @@ export async function putObject(
         hashedSegments++
       }
       const record = segments[index] as SegmentRecord
-      return encodeSegment({ plaintext, segmentIndex: index, record, objectId, masterKey, k, total })
+      const pieces = encodeSegment({ plaintext, segmentIndex: index, record, objectId, masterKey, k, total })
+      // Readers check each fetched piece against these (one sha256 instead of a Merkle subtree).
+      record.pieceHashes ??= hashPieces(pieces)
+      return pieces
     }
     const segment = (index: number): Promise<Uint8Array[]> => {
       const made = making.then(() => make(index))

@@ -3,7 +3,8 @@
  * fastest `k` providers of a deal (k + 1 started, the rest cancelled), a provider serving bad bytes
  * dropped and another used, then the missing pieces rebuilt.
  */
-import { createMerkleBuilder, pieceLevel, rebuildPieces } from '@stoa/storage'
+import { createHash } from 'node:crypto'
+import { createMerkleBuilder, type MerkleBuilder, pieceLevel, rebuildPieces } from '@stoa/storage'
 import { type Address, bytesToHex, hexToBytes } from 'viem'
 import { getProvider } from '../actions/getProvider.ts'
 import type { StoaActionClient } from '../types.ts'
@@ -43,6 +44,13 @@ export type CreateShardReaderParameters = {
   extraRequests?: number | undefined
   timeoutMs?: number | undefined
   onDropped?: ((detail: { provider: Address; reason: string }) => void) | undefined
+  /**
+   * The sha256 a piece must have, when the caller knows it (an object record's `pieceHashes`):
+   * the piece is then checked with one streaming hash, and its provider's piece roots are not
+   * fetched. Without it (the index, repair) a piece is checked against its Merkle piece root,
+   * itself checked against the on-chain shard root.
+   */
+  pieceHash?: ((segment: number, erasureIndex: number) => Uint8Array | undefined) | undefined
 }
 
 export async function createShardReader(
@@ -107,23 +115,29 @@ export async function createShardReader(
 
   const fetchPiece = async (source: Source, s: number, signal: AbortSignal): Promise<Uint8Array> => {
     const piece = pieces[s] as PieceRange
-    const roots = await rootsOf(source, signal)
+    const known = parameters.pieceHash?.(s, source.shard.erasureIndex)
+    const roots = known ? undefined : await rootsOf(source, signal)
     const startedAt = performance.now()
-    // Hashed as it arrives, while the provider sends the rest (any chunking gives the same root).
-    const tree = createMerkleBuilder()
+    // Hashed as it arrives, while the provider sends the rest (any chunking gives the same digest).
+    const hash = known ? createHash('sha256') : undefined
+    const tree = known ? undefined : createMerkleBuilder()
     const bytes = await (source.storage as StorageClient).getShard({
       root: source.shard.root,
       start: piece.offset,
       end: piece.offset + piece.length,
       signal,
-      onChunk: (chunk) => tree.update(chunk),
+      onChunk: (chunk) => (hash ? hash.update(chunk) : tree?.update(chunk)),
     })
-    if (bytes.length !== piece.length || !sameBytes(tree.finish().root, roots[s] as Uint8Array)) {
+    const expected = known ?? (roots?.[s] as Uint8Array)
+    const actual = hash ? new Uint8Array(hash.digest()) : (tree as MerkleBuilder).finish().root
+    if (bytes.length !== piece.length || !sameBytes(actual, expected)) {
       throw new StorageResponseError({
         provider: source.shard.provider,
         method: 'GET',
         url: `${source.storage?.url}/v1/storage/shards/${source.shard.root}`,
-        expected: `piece ${s} matching its piece root ${bytesToHex(roots[s] as Uint8Array)}`,
+        expected: known
+          ? `piece ${s} with the recorded sha256 ${bytesToHex(known)}`
+          : `piece ${s} matching its piece root ${bytesToHex(expected)}`,
       })
     }
     fetched += bytes.length
