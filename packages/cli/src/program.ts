@@ -1,6 +1,7 @@
-import { Command, CommanderError } from 'commander'
+import type { Command } from 'commander'
 import { registerChainCommands } from './commands/chain.ts'
 import { registerCloseCommand } from './commands/close.ts'
+import { registerConsoleCommand } from './commands/console.ts'
 import { registerCreditsCommands } from './commands/credits.ts'
 import { registerDealsCommand } from './commands/deals.ts'
 import { registerDeployCommand } from './commands/deploy.ts'
@@ -15,32 +16,13 @@ import { registerPutCommand } from './commands/put.ts'
 import { registerRepairCommand } from './commands/repair.ts'
 import { registerRmCommand } from './commands/rm.ts'
 import { registerStatusCommand } from './commands/status.ts'
-import { formatError } from './errors.ts'
 import { type CliIo, processIo } from './io.ts'
+import { type CommandRunner, createProgramWith, runProgram } from './runner.ts'
 
-/** Runs a command's body: its exit code, or a formatted error (exit code 1) instead of a stack trace. */
-export type CommandRunner = (command: Command, body: (io: CliIo) => Promise<number>) => Promise<void>
+export type { CommandRunner } from './runner.ts'
 
-/** The `stoa` program. Exit codes land in `exitCode.value`. */
-export function createProgram(io: CliIo = processIo): { program: Command; exitCode: { value: number } } {
-  const exitCode = { value: 0 }
-  const program = new Command('stoa')
-    .description('Stoa: a decentralized cloud for compute and storage, settled on an EVM chain.')
-    .option('--verbose', 'print error details, causes and stack traces')
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .exitOverride()
-
-  const run: CommandRunner = async (command, body) => {
-    const verbose = Boolean(command.optsWithGlobals().verbose)
-    try {
-      exitCode.value = await body(io)
-    } catch (error) {
-      io.stderr(`${formatError(error, { verbose })}\n`)
-      exitCode.value = 1
-    }
-  }
-
+/** Adds every `stoa` command. */
+export function registerCommands(program: Command, run: CommandRunner): void {
   registerDevnetCommand(program, run)
   registerCreditsCommands(program, run)
   registerChainCommands(program, run)
@@ -57,19 +39,15 @@ export function createProgram(io: CliIo = processIo): { program: Command; exitCo
   registerRepairCommand(program, run)
   registerProviderEarningsCommand(program, run)
   registerProviderStartCommand(program, run)
-  return { program, exitCode }
+  registerConsoleCommand(program, run)
+}
+
+/** The `stoa` program. Exit codes land in `exitCode.value`. */
+export function createProgram(io: CliIo = processIo): { program: Command; exitCode: { value: number } } {
+  return createProgramWith(registerCommands, io)
 }
 
 /** Parses `argv` (as `process.argv`) and runs the command; resolves to the exit code. */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const { program, exitCode } = createProgram(io)
-  try {
-    await program.parseAsync([...argv])
-  } catch (error) {
-    // Commander already printed its message (unknown option, missing argument) or the help text.
-    if (error instanceof CommanderError) return error.exitCode
-    io.stderr(`${formatError(error, { verbose: argv.includes('--verbose') })}\n`)
-    return 1
-  }
-  return exitCode.value
+export function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  return runProgram(registerCommands, argv, io)
 }

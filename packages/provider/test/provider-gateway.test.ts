@@ -2,7 +2,7 @@
 // and the real runtimes: the signature matrix (401/403, nothing changed), manifest checks, a WASM
 // job from manifest to status, logs and results, a Docker job and a web service behind the ingress
 // when Docker is here, the settle loop, the reconciler after a tenant close, the manifest timeout,
-// and a manifest fetched from the order's data: URI.
+// a manifest fetched from the order's data: URI, and CORS for pages on other origins.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
@@ -141,6 +141,56 @@ describe('signed requests', () => {
       workloads?.some((w) => w.leaseId === lease.leaseId),
       false,
     )
+  })
+
+  test('CORS: a preflight needs no signature; signed and storage responses allow any origin', async () => {
+    const origin = 'http://console.example:5173'
+    const path = `/v1/leases/${lease.leaseId}`
+    const preflight = await fetch(`${provider.gatewayUrl}${path}/manifest`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers':
+          'content-type,x-stoa-signature,x-stoa-signer,x-stoa-nonce,x-stoa-expiry',
+      },
+    })
+    assert.equal(preflight.status, 204, await preflight.clone().text())
+    assert.equal(preflight.headers.get('access-control-allow-origin'), '*')
+    assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /\bPUT\b/)
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/,\s*/)
+    for (const header of [
+      'content-type',
+      'x-stoa-signature',
+      'x-stoa-signer',
+      'x-stoa-nonce',
+      'x-stoa-expiry',
+    ])
+      assert.ok(allowed.includes(header), `${header} is allowed (got ${allowed.join(', ')})`)
+
+    const signed = await signedFetch(provider, devnet.alice.account, 'GET', path, {
+      extraHeaders: { origin },
+    })
+    assert.equal(signed.status, 200)
+    assert.equal(signed.headers.get('access-control-allow-origin'), '*')
+    assert.match(signed.headers.get('access-control-expose-headers') ?? '', /x-stoa-sha256/)
+    // A refused request still says so to the page (it can read the 401's JSON).
+    const unsigned = await fetch(`${provider.gatewayUrl}${path}`, { headers: { origin } })
+    assert.deepEqual([unsigned.status, unsigned.headers.get('access-control-allow-origin')], [401, '*'])
+
+    // The storage routes live in their own Fastify context on the same app.
+    const storagePreflight = await fetch(`${provider.gatewayUrl}/v1/storage/uploads`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'x-stoa-signature',
+      },
+    })
+    assert.equal(storagePreflight.status, 204)
+    assert.equal(storagePreflight.headers.get('access-control-allow-origin'), '*')
+    const info = await fetch(`${provider.gatewayUrl}/v1/storage/info`, { headers: { origin } })
+    assert.deepEqual([info.status, info.headers.get('access-control-allow-origin')], [200, '*'])
   })
 
   test('a manifest whose hash is not the order’s is refused with 409 manifest-hash-mismatch', async () => {

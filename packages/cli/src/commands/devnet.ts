@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { dirname, relative } from 'node:path'
 import { promisify } from 'node:util'
+import { type ConsoleServer, ensureConsoleBuilt, startConsoleServer } from '@stoa/console'
 import { formatCredits, formatStoa } from '@stoa/protocol'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEPLOYMENT_FILE } from '../deployment-file.ts'
@@ -11,6 +12,7 @@ import { type DevnetProgressEvent, type DevnetSummary, runDevnet } from '../devn
 import { runStorageDemo, type StorageDemoSummary } from '../devnet/storage-demo.ts'
 import { type CliIo, contractLabels, milliseconds, table, toJson } from '../io.ts'
 import type { CommandRunner } from '../program.ts'
+import { consoleBuildPrinter, devnetAccountsOf } from './console.ts'
 
 export type DevnetCommandOptions = {
   port?: number
@@ -21,7 +23,12 @@ export type DevnetCommandOptions = {
   blockTime?: number
   providers: number
   demo: boolean
+  console: boolean
+  consolePort?: number
 }
+
+/** The console part of the summary: its URL, or why it is not served (null with --no-console). */
+type ConsolePart = { url: string } | { error: string } | null
 
 type ProvidersPart = {
   docker: { ok: boolean; note: string | undefined }
@@ -45,6 +52,9 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
         'storage), builds the stoa/busybox:1 image when Docker answers, and runs a demo as alice (unless',
         '--no-demo): examples/render-job.yaml (WASM), with Docker examples/web-service.yaml, and, with at',
         'least 6 providers, storage: a generated 8 MiB file stored 4-of-6 and read back bit for bit.',
+        '',
+        'Once the providers run it serves the web console (as `stoa console` does, with the test accounts',
+        'for the tenant view; --no-console to skip it) and prints its URL.',
         '',
         'Besides a block per transaction, the chain mines an empty block every 1.5 s so that storage proving',
         'windows advance while nothing else happens.',
@@ -74,6 +84,10 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
         .argParser(providerCount),
     )
     .option('--no-demo', 'skip the demo deployments')
+    .option('--no-console', 'do not serve the web console')
+    .addOption(
+      new Option('--console-port <n>', 'console HTTP port (default: a free one)').argParser(portNumber),
+    )
     .addHelpText(
       'after',
       [
@@ -82,6 +96,7 @@ export function registerDevnetCommand(program: Command, run: CommandRunner): voi
         '  $ stoa devnet',
         '  $ stoa devnet --providers 0 --no-demo',
         '  $ stoa devnet --port 8545 --state .stoa/devnet-state',
+        '  $ stoa devnet --console-port 5080',
         '  $ stoa devnet --json > devnet.json &',
       ].join('\n'),
     )
@@ -127,9 +142,12 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
     let part: ProvidersPart = { docker: { ok: false, note: undefined }, started: undefined, readyMs: 0 }
     let demo: DemoSummary | undefined
     let storageDemo: StorageDemoSummary | { skipped: string } | undefined
+    let consoleServer: ConsoleServer | undefined
+    let consolePart: ConsolePart = null
     // Containers are labelled `stoa.provider=<address>-<namespace>`; the namespace is this devnet's.
     const namespace = `d${new URL(devnet.summary.rpcUrl).port ? Number(new URL(devnet.summary.rpcUrl).port).toString(36) : '0'}`
     const stopAll = async () => {
+      await consoleServer?.close().catch(() => undefined)
       await part.started?.stop()
       // A stopped daemon leaves its workloads running (a restarted daemon adopts them), but nothing
       // adopts a devnet's: remove them so Ctrl-C leaves no container behind.
@@ -137,6 +155,13 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       await devnet.stop()
     }
     try {
+      // The console builds (only when its sources changed since the last build) while the providers start.
+      const consoleBuild = options.console
+        ? ensureConsoleBuilt(options.json ? {} : { onProgress: consoleBuildPrinter(io) }).then(
+            () => undefined,
+            (error: unknown) => firstLine(error),
+          )
+        : undefined
       if (options.providers > 0) {
         const docker = await prepareDocker()
         const dockerNote = docker.ok ? undefined : `${docker.reason}: the providers run WASM only`
@@ -167,8 +192,23 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
           )
         }
       }
+      if (consoleBuild) {
+        const buildError = await consoleBuild
+        if (buildError === undefined) {
+          consoleServer = await startConsoleServer({
+            deployment: devnet.deployment,
+            port: options.consolePort ?? 0,
+            devnetAccounts: devnetAccountsOf(devnet.deployment.accounts),
+          })
+          consolePart = { url: consoleServer.url }
+        } else {
+          // The chain and the providers work without it: say why, and go on.
+          consolePart = { error: buildError }
+          if (!options.json) io.stderr(`! The console is not served: ${buildError}\n`)
+        }
+      }
       const readyMs = performance.now()
-      if (!options.json) io.stdout(humanSummary(devnet.summary, readyMs, part, devnetDir))
+      if (!options.json) io.stdout(humanSummary(devnet.summary, readyMs, part, devnetDir, consolePart))
       if (options.demo && part.started && !controller.signal.aborted) {
         if (!options.json) io.stderr('Running the demo (deploying as alice)…\n')
         demo = await runDemo({
@@ -197,7 +237,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       }
       if (options.json) {
         io.stdout(
-          `${toJson({ ...summaryJson(devnet.summary, readyMs), ...providersJson(part, demo, devnetDir), storageDemo: storageDemo ?? null })}\n`,
+          `${toJson({ ...summaryJson(devnet.summary, readyMs), ...providersJson(part, demo, devnetDir), storageDemo: storageDemo ?? null, console: consolePart })}\n`,
         )
       }
     } catch (error) {
@@ -223,6 +263,7 @@ async function devnetAction(options: DevnetCommandOptions, io: CliIo): Promise<n
       }
       return 0
     }
+    await consoleServer?.close().catch(() => undefined)
     await part.started?.stop()
     if (part.docker.ok) await removeDevnetContainers(namespace)
     // anvil went away on its own. A terminal's Ctrl-C reaches anvil too (same process group), so
@@ -306,6 +347,7 @@ function humanSummary(
   processMs: number,
   part: ProvidersPart,
   devnetDir: string,
+  consolePart: ConsolePart,
 ): string {
   const lines = [
     '',
@@ -313,6 +355,9 @@ function humanSummary(
     '',
     table([
       ['RPC URL', summary.rpcUrl],
+      ...(consolePart === null
+        ? []
+        : [['Console', 'url' in consolePart ? consolePart.url : `not served (${consolePart.error})`]]),
       ['Chain id', String(summary.chainId)],
       [
         'Oracle',
@@ -473,6 +518,13 @@ function providerCount(value: string): number {
 }
 
 const execFileAsync = promisify(execFile)
+
+function firstLine(error: unknown): string {
+  const message =
+    (error as { shortMessage?: unknown }).shortMessage ?? (error as Error).message ?? String(error)
+  const cause = (error as { cause?: { message?: unknown } }).cause?.message
+  return `${String(message).split('\n')[0] ?? ''}${typeof cause === 'string' ? ` ${cause.split('\n')[0]}` : ''}`
+}
 
 /** Removes every container the devnet's providers started (label `stoa.provider` ending in `-<namespace>`). */
 async function removeDevnetContainers(namespace: string): Promise<void> {

@@ -5,11 +5,11 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findFreePort } from '@stoa/sdk/devnet'
 import type { ProviderReadyLine } from '../commands/provider-start.ts'
+import { ensureProviderDaemonBuilt, providerDaemonNodeFlags } from '../provider-build.ts'
 import { devnetProviderAccount } from './accounts.ts'
 
 /** The repository root (this file is packages/cli/src/devnet/providers.ts). */
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
-const bin = join(repositoryRoot, 'packages/cli/src/bin.ts')
 
 /** The devnet's providers: where each is and what it charges (USD per hour per core / GiB). */
 const PROFILES = [
@@ -69,6 +69,9 @@ export type StartDevnetProvidersOptions = {
  */
 export async function startDevnetProviders(options: StartDevnetProvidersOptions): Promise<DevnetProviders> {
   const count = Math.min(options.count, PROFILES.length)
+  // Each daemon runs the built `stoa provider start` (plain node, no TypeScript loader), as a
+  // provider's machine would; built here when a source changed since the last build.
+  const daemon = await ensureProviderDaemonBuilt()
   const children: ChildProcess[] = []
   const exitHook = () => {
     for (const child of children) killGroup(child, 'SIGKILL')
@@ -132,9 +135,8 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
         const child = spawn(
           process.execPath,
           [
-            '--import',
-            'tsx',
-            bin,
+            ...providerDaemonNodeFlags,
+            daemon,
             'provider',
             'start',
             '--config',

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { type Duplex, Readable } from 'node:stream'
-import { GatewayAuthError, verifyGatewayRequest } from '@stoa/protocol'
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
+import { GatewayAuthError, gatewayAuthHeaders, verifyGatewayRequest } from '@stoa/protocol'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -58,12 +59,34 @@ export type Gateway = {
 const MAX_UINT256 = 2n ** 256n - 1n
 
 /**
+ * CORS: a page on any origin (the console, a tenant's own dApp) may call the gateway. Requests are
+ * authorized by the EIP-712 signature headers, never by cookies, so `*` gives a page nothing it could
+ * not do with curl. A preflight is answered before any route runs: it needs no signature.
+ */
+const corsOptions: FastifyCorsOptions = {
+  origin: '*',
+  methods: ['GET', 'HEAD', 'PUT', 'POST'],
+  allowedHeaders: ['content-type', 'range', ...Object.values(gatewayAuthHeaders)],
+  exposedHeaders: [
+    'content-length',
+    'content-range',
+    'accept-ranges',
+    'x-stoa-sha256',
+    'x-stoa-service',
+    'x-stoa-root',
+    'x-stoa-leaf-count',
+    'x-stoa-level',
+  ],
+  maxAge: 600,
+}
+
+/**
  * The provider gateway (docs/compute-spec.md, "Gateway HTTP API"), on Fastify. Public: health,
  * capacity, metrics. Tenant routes (manifest, lease status, logs, results) verify the EIP-712
  * signature over method, path, body, lease, nonce and expiry (`verifyGatewayRequest`), refuse a
  * reused nonce (401, kept in SQLite until it expires), and require the signer to be the tenant of
- * the lease's order on chain (403). Every error is JSON `{ error: { code, message } }`; bad input
- * never gets a 5xx.
+ * the lease's order on chain (403). Any origin may call it from a browser (CORS). Every error is
+ * JSON `{ error: { code, message } }`; bad input never gets a 5xx.
  */
 export function gateway(init: GatewayInit): (components: GatewayComponents) => Gateway {
   return (components) => {
@@ -83,6 +106,9 @@ export function gateway(init: GatewayInit): (components: GatewayComponents) => G
     })
     let url: string | undefined
     let port: number | undefined
+
+    // First, so that its hooks cover every route below and the storage routes' context.
+    app.register(fastifyCors, corsOptions)
 
     // Bodies stay raw bytes: the signature covers sha256 of exactly what was sent.
     app.removeAllContentTypeParsers()

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { storageAssetPath } from '../assets.ts'
 import { writeNibbleTables } from './gf256.ts'
 import type { CodingPass, CodingPlan } from './plan.ts'
 
@@ -76,7 +77,7 @@ export function loadWasmKernel(): WasmKernel | null {
     ['wasm-relaxed-simd', 'erasure-kernel-relaxed.wasm'],
     ['wasm-simd', 'erasure-kernel.wasm'],
   ] as const) {
-    const bytes = readFileSync(new URL(`../../build/${file}`, import.meta.url))
+    const bytes = readFileSync(storageAssetPath(file))
     if (!webAssembly.validate(bytes)) continue
     const instance = new webAssembly.Instance(new webAssembly.Module(bytes), {})
     cached = createKernel(name, instance.exports as unknown as KernelExports)
