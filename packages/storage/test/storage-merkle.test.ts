@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { InvalidParameterError } from '@stoa/protocol'
 import fc from 'fast-check'
@@ -51,6 +51,78 @@ function referenceLevels(data: Uint8Array): Uint8Array[][] {
     level = next
   }
   return levels
+}
+
+/**
+ * The builder as it was before the batch kernel (one `crypto.hash` per leaf and per node, leaves
+ * fed one by one): the oracle for the batched builder, kept levels included.
+ */
+function perHashBuilder(keepFrom: number) {
+  const sha = (prefix: number, ...parts: Uint8Array[]) =>
+    hash('sha256', Buffer.concat([Uint8Array.of(prefix), ...parts]), 'buffer')
+  const pending: (Buffer | undefined)[] = []
+  const kept: Buffer[][] = []
+  const keep = (level: number, node: Buffer) => {
+    if (level < keepFrom) return
+    const nodes = kept[level] ?? []
+    nodes.push(node)
+    kept[level] = nodes
+  }
+  let partial = Buffer.alloc(0)
+  let size = 0
+  let leaves = 0
+  const addLeafHash = (leafHash: Buffer) => {
+    leaves++
+    let node = leafHash
+    let level = 0
+    keep(0, node)
+    for (;;) {
+      const left = pending[level]
+      if (left === undefined) {
+        pending[level] = node
+        return
+      }
+      pending[level] = undefined
+      node = sha(1, left, node)
+      level++
+      keep(level, node)
+    }
+  }
+  return {
+    update(chunk: Uint8Array) {
+      size += chunk.length
+      partial = Buffer.concat([partial, chunk])
+      while (partial.length >= LEAF_SIZE) {
+        addLeafHash(sha(0, partial.subarray(0, LEAF_SIZE)))
+        partial = partial.subarray(LEAF_SIZE)
+      }
+    },
+    finish() {
+      if (partial.length > 0 || leaves === 0) {
+        addLeafHash(sha(0, Buffer.concat([partial, Buffer.alloc(LEAF_SIZE - partial.length)])))
+      }
+      let height = 0
+      while (2 ** height < leaves) height++
+      let carry: Buffer | undefined
+      for (let level = 0; level < height; level++) {
+        const left = pending[level]
+        if (carry !== undefined) {
+          keep(level, carry)
+          carry = left === undefined ? carry : sha(1, left, carry)
+        } else if (left !== undefined) {
+          carry = left
+        }
+      }
+      const root = carry ?? (pending[height] as Buffer)
+      if (carry !== undefined) keep(height, carry)
+      const levels = new Map<number, string>()
+      for (let level = 0; level <= height; level++) {
+        const nodes = kept[level]
+        if (nodes !== undefined) levels.set(level, Buffer.concat(nodes).toString('hex'))
+      }
+      return { root: root.toString('hex'), size, leafCount: leaves, levels }
+    },
+  }
 }
 
 function paddedLeaf(data: Uint8Array, index: number): Uint8Array {
@@ -188,6 +260,90 @@ describe('Merkle tree', () => {
       ),
       { seed: 20261121, numRuns: 200 },
     )
+  })
+
+  test('the batched builder equals the per-hash one: random data, sizes, chunkings (fast-check, fixed seed)', () => {
+    // Up to ~3.5 batches of leaves (512 per kernel call) and chunks from one byte to 300 KiB, so
+    // that leaves straddle chunks, batches end at every level's odd and even counts, and levels
+    // carry pending nodes across chunks.
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 0, max: 1800 * LEAF_SIZE }),
+          fc.integer({ min: 1, max: 1800 }).map((leaves) => leaves * LEAF_SIZE),
+        ),
+        fc.array(
+          fc.oneof(
+            fc.integer({ min: 1, max: 3 * LEAF_SIZE }),
+            fc.integer({ min: 1, max: 600 }).map((leaves) => leaves * LEAF_SIZE),
+            fc.integer({ min: 1, max: 300 * 1024 }),
+          ),
+          { minLength: 1, maxLength: 12 },
+        ),
+        fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(undefined)),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (size, cuts, keepFrom, seed) => {
+          const data = pattern(size, seed % 251)
+          // Sprinkle runs of 0x00 and 0xff over the pattern.
+          for (let at = seed % 4096; at < size; at += 5000) data.fill(at % 2 ? 0xff : 0, at, at + 700)
+          const builder = createMerkleBuilder({ keepLevelsFrom: keepFrom })
+          const oracle = perHashBuilder(keepFrom ?? Number.POSITIVE_INFINITY)
+          let offset = 0
+          for (let i = 0; offset < size; i++) {
+            const piece = data.subarray(offset, offset + (cuts[i % cuts.length] as number))
+            builder.update(piece)
+            oracle.update(piece)
+            offset += piece.length
+          }
+          const tree = builder.finish()
+          const expected = oracle.finish()
+          assert.equal(hex(tree.root), expected.root)
+          assert.equal(tree.size, expected.size)
+          assert.equal(tree.leafCount, expected.leafCount)
+          assert.deepEqual(
+            new Map([...tree.levels].map(([level, nodes]) => [level, hex(nodes)])),
+            expected.levels,
+          )
+          assert.equal(hex(merkleRoot(data)), expected.root)
+          // rootFromLevel (batched too) from every kept level.
+          for (const [level, nodes] of tree.levels) {
+            assert.equal(hex(rootFromLevel(nodes, level, tree.leafCount)), expected.root)
+          }
+        },
+      ),
+      { seed: 20261122, numRuns: 60 },
+    )
+  })
+
+  test('one byte at a time and one leaf at a time give the one-shot tree', () => {
+    const data = pattern(37 * LEAF_SIZE + 300, 5)
+    const whole = createMerkleBuilder({ keepLevelsFrom: 0 })
+    whole.update(data)
+    const expected = whole.finish()
+    for (const step of [1, LEAF_SIZE, 3 * LEAF_SIZE - 1]) {
+      const builder = createMerkleBuilder({ keepLevelsFrom: 0 })
+      for (let offset = 0; offset < data.length; offset += step)
+        builder.update(data.subarray(offset, offset + step))
+      const tree = builder.finish()
+      assert.equal(hex(tree.root), hex(expected.root), `step ${step}`)
+      assert.deepEqual(tree.levels, expected.levels, `step ${step}`)
+    }
+  })
+
+  test('builders fed in turn (shared scratch) do not disturb each other', () => {
+    const shards = [pattern(700 * LEAF_SIZE + 9, 1), pattern(1300 * LEAF_SIZE, 2), pattern(3 * LEAF_SIZE, 3)]
+    const builders = shards.map(() => createMerkleBuilder({ keepLevelsFrom: 1 }))
+    for (let offset = 0; offset < 1300 * LEAF_SIZE; offset += 100_000) {
+      shards.forEach((shard, i) => {
+        builders[i]?.update(shard.subarray(offset, offset + 100_000))
+      })
+    }
+    shards.forEach((shard, i) => {
+      const tree = builders[i]?.finish()
+      const levels = referenceLevels(shard)
+      assert.equal(hex(tree?.root as Uint8Array), hex(levels.at(-1)?.[0] as Uint8Array))
+      assert.equal(hex(tree?.levels.get(1) as Uint8Array), (levels[1] ?? []).map(hex).join(''))
+    })
   })
 
   test('rootFromLevel checks its input', () => {
