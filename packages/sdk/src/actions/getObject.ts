@@ -46,7 +46,7 @@ export type GetObjectParameters = ProgressOptions<GetObjectProgressEvent> & {
   output: string | Writable
   /** Providers not to read from. */
   excludeProviders?: readonly Address[] | undefined
-  /** Requests started per segment beyond the k needed, the slowest cut once k arrived (default 1). */
+  /** Backup requests per segment beyond the k needed, started when a piece lags (once the first piece arrived, after half as long again), the slowest cut once k arrived (default 1). */
   extraRequests?: number | undefined
   signal?: AbortSignal | undefined
 }
@@ -72,7 +72,7 @@ export type GetObjectErrorType =
 
 /**
  * Reads a stored object back: its deal from the chain, then per segment the fastest `k` verified
- * pieces (k + 1 requests started, the rest cut; a provider serving bad bytes is dropped and
+ * pieces (k requests, a backup one when a piece lags, the slowest cut; a provider serving bad bytes is dropped and
  * another used), decoded, decrypted and written in order. Each piece is checked against the
  * sha256 its record keeps for it (older records: against its Merkle piece root, itself checked
  * against the on-chain root). The content's sha256 is checked against the record at the end.

@@ -1,6 +1,6 @@
 /**
  * The read side shared by getObject, the index and repair: per segment, verified pieces from the
- * fastest `k` providers of a deal (k + 1 started, the rest cancelled), a provider serving bad bytes
+ * fastest `k` providers of a deal (k started, a hedged backup when one lags, the rest cancelled), a provider serving bad bytes
  * dropped and another used, then the missing pieces rebuilt.
  */
 import { createHash } from 'node:crypto'
@@ -40,7 +40,7 @@ export type CreateShardReaderParameters = {
   deal: DealRecord
   /** Providers not to read from (stopped, or known bad). */
   excludeProviders?: readonly Address[] | undefined
-  /** Extra requests started beyond k, cut once k pieces arrived (default 1). */
+  /** Backup requests beyond k, started when a piece lags (hedged), cut once k pieces arrived (default 1). */
   extraRequests?: number | undefined
   timeoutMs?: number | undefined
   onDropped?: ((detail: { provider: Address; reason: string }) => void) | undefined
@@ -161,6 +161,14 @@ export async function createShardReader(
       const requestSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
       const running = new Set<Source>()
       const extra = parameters.extraRequests ?? 1
+      // Hedged requests ("The Tail at Scale"): k requests start at once, and the extra ones only
+      // when a piece lags: once the segment's first piece has arrived, a backup starts if the rest
+      // take half as long again. On an even set of providers no backup starts, so no provider
+      // spends CPU and bandwidth on bytes that would be thrown away; a slow or stalled one is raced.
+      // (A failed request is replaced at once, whatever the timer.)
+      const startedAt = performance.now()
+      let hedged = false
+      let hedgeTimer: ReturnType<typeof setTimeout> | undefined
       const next = (): Source | undefined =>
         sources
           .filter(
@@ -174,11 +182,21 @@ export async function createShardReader(
       await new Promise<void>((resolve, reject) => {
         const pump = () => {
           if (got.size >= k) {
+            clearTimeout(hedgeTimer)
             controller.abort()
             resolve()
             return
           }
-          while (running.size < k - got.size + extra) {
+          if (got.size > 0 && hedgeTimer === undefined && extra > 0) {
+            hedgeTimer = setTimeout(
+              () => {
+                hedged = true
+                pump()
+              },
+              Math.max(20, (performance.now() - startedAt) / 2),
+            )
+          }
+          while (running.size < k - got.size + (hedged ? extra : 0)) {
             const source = next()
             if (!source) break
             running.add(source)
@@ -191,6 +209,7 @@ export async function createShardReader(
               (error: unknown) => {
                 running.delete(source)
                 if (signal?.aborted) {
+                  clearTimeout(hedgeTimer)
                   reject(signal.reason)
                   return
                 }
@@ -204,6 +223,7 @@ export async function createShardReader(
             )
           }
           if (running.size === 0 && got.size < k) {
+            clearTimeout(hedgeTimer)
             reject(
               new NotEnoughStorageProvidersError({
                 needed: k,
