@@ -83,6 +83,7 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
     name: string,
     size: number,
     diagnostic?: (message: string) => void,
+    excludeProviders?: readonly Address[],
   ): Promise<ObjectRecord> {
     const path = join(net.dir, name)
     // Random content, written in 8 MiB pieces so the test itself stays small in memory.
@@ -96,6 +97,7 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
       source: path,
       name,
       masterKey,
+      excludeProviders,
       onProgress: (event) => {
         if (event.type === 'storage:shard-failed')
           diagnostic?.(
@@ -195,7 +197,10 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
   })
 
   it('a deleted shard misses its proof, markMissed slashes, repairDeal restores n Active shards', async (t) => {
-    const record = await store('repair.bin', 3 * MiB + 7)
+    // The cheapest provider stays out of the deal, so it is free to take the lost shard: a repair
+    // must find a provider asking no more than the deal's price (the highest ask among its six).
+    const spare = net.providers[0] as (typeof net.providers)[number]
+    const record = await store('repair.bin', 3 * MiB + 7, undefined, [spare.address])
     let deal = await getDeal(alice, { dealId: record.dealId })
     const victim = deal.shards[0] as (typeof deal.shards)[number]
     const provider = providerOf(victim.provider)

@@ -78,6 +78,9 @@ const corsOptions: FastifyCorsOptions = {
     'x-stoa-level',
   ],
   maxAge: 600,
+  // An OPTIONS request without the preflight headers gets the same 204 instead of the plugin's
+  // plain-text 400: every error this gateway sends is JSON, and such a request asks for nothing.
+  strictPreflight: false,
 }
 
 /**

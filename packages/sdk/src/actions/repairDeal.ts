@@ -78,6 +78,8 @@ export async function repairDeal(
       count: remaining.length,
       exclude: [...inDeal, ...failedProviders, ...(parameters.excludeProviders ?? [])],
       minFree: remaining[0]?.size,
+      // The new provider signs for the deal's price, so only those asking no more can take it.
+      maxAskPricePerByteSecond: deal.pricePerByteSecond,
       signal,
     })
     const wanted = remaining.map((shard) => shard.erasureIndex)

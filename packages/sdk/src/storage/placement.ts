@@ -28,6 +28,8 @@ export type SelectStorageProvidersParameters = {
   exclude?: readonly Address[] | undefined
   /** Bytes each must have free (default 0). */
   minFree?: number | undefined
+  /** Only providers asking at most this (credit units per byte-second): a repair must fit the deal's price. */
+  maxAskPricePerByteSecond?: bigint | undefined
   /** Fewer than `count` is an error unless this is set (then as many as there are, at least `min`). */
   min?: number | undefined
   /** Time limit of each `GET /v1/storage/info` in ms (default 3 000). */
@@ -116,6 +118,14 @@ export async function selectStorageProviders(
     }
     if (parameters.minFree !== undefined && info.free < BigInt(parameters.minFree)) {
       excluded.push({ provider: record.address, reason: `only ${info.free} bytes free` })
+      continue
+    }
+    const maxAsk = parameters.maxAskPricePerByteSecond
+    if (maxAsk !== undefined && info.askPricePerByteSecond > maxAsk) {
+      excluded.push({
+        provider: record.address,
+        reason: `asks ${info.askPricePerByteSecond}, above ${maxAsk} per byte-second`,
+      })
       continue
     }
     candidates.push({
