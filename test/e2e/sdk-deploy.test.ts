@@ -100,7 +100,7 @@ describe('deploy', () => {
     const result = await deploy(devnet.alice, {
       manifest: helloJob,
       // Both daemons bid within a few hundred ms; a roomy window keeps a loaded machine from missing one.
-      bidWindowSeconds: 3,
+      bidWindowSeconds: 6,
       onProgress: (event) => events.push(event),
     })
     orderId = result.orderId

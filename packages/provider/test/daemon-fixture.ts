@@ -187,10 +187,18 @@ export async function orderFor(
   })
 }
 
-/** The last log lines of every daemon still known to the fixture, to explain a timeout in CI. */
-function recentLogs(lines = 25): string {
-  const parts = created.map(({ daemon, logs }) => {
-    const tail = logs.slice(-lines).map((entry) => `    ${JSON.stringify(entry)}`)
+/**
+ * The last log lines of every daemon still known to the fixture, to explain a timeout in CI: the
+ * newest daemon first (usually the one a test just started), each line shortened, since CI shows
+ * only the tail of a failure.
+ */
+function recentLogs(lines = 15): string {
+  const parts = [...created].reverse().map(({ daemon, logs }) => {
+    const tail = logs.slice(-lines).map((entry) => {
+      const { level, time, provider, ...rest } = entry
+      const text = JSON.stringify({ t: time, l: level, ...rest })
+      return `    ${text.length > 400 ? `${text.slice(0, 400)}…` : text}`
+    })
     return `\n  daemon ${daemon.address} (${logs.length} log lines, last ${tail.length}):\n${tail.join('\n')}`
   })
   return parts.join('')
@@ -201,7 +209,7 @@ export async function waitFor<value>(
   check: () => Promise<value | undefined | false> | value | undefined | false,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<value> {
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000)
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
   let last: unknown
   for (;;) {
     try {

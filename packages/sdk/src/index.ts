@@ -384,6 +384,7 @@ export {
   type AccountRequiredErrorType,
   DeploymentChainMismatchError,
   type DeploymentChainMismatchErrorType,
+  withGasHeadroom,
 } from './internal/write.ts'
 export {
   type DealRecord,

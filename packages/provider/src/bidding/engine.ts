@@ -248,6 +248,7 @@ export function bidEngine(init: BidEngineInit): (components: BidEngineComponents
         pricePerSecond: decision.pricePerSecond,
         status: 'pending',
       })
+      inFlight.add(key(order.orderId, round))
       try {
         const placed = await chain.write('bid', () =>
           bid(chain.client, { orderId: order.orderId, pricePerSecond: decision.pricePerSecond }),
@@ -277,7 +278,9 @@ export function bidEngine(init: BidEngineInit): (components: BidEngineComponents
         )
       } catch (error) {
         store.release(order.orderId)
-        const reverted = error instanceof StoaContractError
+        // A contract error (the window closed, the order moved on) is final for this round; anything
+        // else (out of gas after another bid landed first, a dropped connection) is tried again.
+        const reverted = error instanceof StoaContractError && error.errorName !== undefined
         const message =
           error instanceof Error
             ? ((error as { shortMessage?: string }).shortMessage ?? error.message)

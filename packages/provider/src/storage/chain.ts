@@ -1,6 +1,8 @@
 import { StoaContractError, storageDealsAbi } from '@stoa/protocol'
+import { withGasHeadroom } from '@stoa/sdk'
 import type { Address, Hex, TransactionReceipt } from 'viem'
 import {
+  estimateContractGas,
   getContractEvents,
   readContract,
   simulateContract,
@@ -124,14 +126,16 @@ export function storageDealsChain(chain: ProviderChain, address: Address): Stora
       })
     },
     async submitProofs(proofs) {
-      const hash = await writeContract(client, {
+      const call = {
         address,
         abi,
         functionName: 'submitProofs',
         args: [proofs.map((proof) => ({ ...proof }))],
         account: client.account,
         chain: client.chain,
-      })
+      } as const
+      const gas = withGasHeadroom(await estimateContractGas(client, call))
+      const hash = await writeContract(client, { ...call, gas })
       const receipt = await waitForTransactionReceipt(client, { hash })
       if (receipt.status === 'reverted') {
         throw new StoaContractError({

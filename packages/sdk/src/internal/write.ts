@@ -9,6 +9,7 @@ import type {
   Hash,
 } from 'viem'
 import {
+  estimateContractGas,
   getChainId,
   getTransaction,
   readContract,
@@ -87,6 +88,11 @@ export function accountAddress(account: Account | Address): Address {
 
 type WriteFunctionName<abi extends Abi> = ContractFunctionName<abi, 'nonpayable' | 'payable'>
 
+/** An estimate plus 25% and 30,000 (one storage slot written from zero, with change). */
+export function withGasHeadroom(estimate: bigint): bigint {
+  return estimate + estimate / 4n + 30_000n
+}
+
 /**
  * Simulates the call (so a revert is decoded before anything is signed), sends it, waits for the
  * receipt. Any revert becomes a `StoaContractError` whose `shortMessage` says why in words.
@@ -117,7 +123,11 @@ export async function writeStoaContract<const abi extends Abi, functionName exte
       account: parameters.account,
       chain: client.chain,
     })
-    const hash = await writeContract(client, request as never)
+    // The node's estimate fits the state it was made on; when another transaction lands first (two
+    // providers bidding on one order in the same block) the call may take a path that costs more,
+    // such as a storage slot written from zero. Head room is cheap: only the gas used is paid.
+    const estimate = await estimateContractGas(client, request as never)
+    const hash = await writeContract(client, { ...request, gas: withGasHeadroom(estimate) } as never)
     parameters.onSent?.(hash)
     parameters.onProgress?.({
       type: 'transaction:sent',
