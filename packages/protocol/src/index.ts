@@ -23,8 +23,8 @@ export {
   type VerifyGatewayRequestParameters,
   verifyGatewayRequest,
 } from './auth/index.ts'
-// bytes32 texts
-export { bytes32ToText, textToBytes32 } from './bytes32.ts'
+// bytes32 texts, string order
+export { bytes32ToText, compareCodeUnits, textToBytes32 } from './bytes32.ts'
 // Deployments
 export {
   InvalidDeploymentError,

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { acceptBid, closeLease, getBids } from '@stoa/sdk'
+import { providerDaemonNodeFlags } from '../../cli/src/provider-build.ts'
 import type { LeaseView } from '../src/index.ts'
 import {
   manifestOf,
@@ -39,9 +40,23 @@ await writeFile(
 // STOA_MEASURE_CHILD: a prebuilt JS bundle of daemon-child.ts, to measure without the tsx loader.
 // STOA_MEASURE_NODE_FLAGS: V8 flags for the daemon, e.g. "--max-semi-space-size=2".
 const nodeFlags = (process.env.STOA_MEASURE_NODE_FLAGS ?? '').split(' ').filter(Boolean)
-const childArgs = process.env.STOA_MEASURE_CHILD
-  ? [...nodeFlags, process.env.STOA_MEASURE_CHILD, configFile]
-  : [...nodeFlags, '--import', 'tsx', path.join(import.meta.dirname, 'daemon-child.ts'), configFile]
+// STOA_MEASURE_BUILT=1: the daemon as it ships (packages/cli/dist/stoa-provider.mjs, built first
+// with `npm run provider -- --help` or any devnet start), with its own node flags.
+const built = path.join(import.meta.dirname, '../../cli/dist/stoa-provider.mjs')
+const childArgs = process.env.STOA_MEASURE_BUILT
+  ? [
+      ...providerDaemonNodeFlags,
+      ...nodeFlags,
+      built,
+      'provider',
+      'start',
+      '--config',
+      configFile,
+      '--json-logs',
+    ]
+  : process.env.STOA_MEASURE_CHILD
+    ? [...nodeFlags, process.env.STOA_MEASURE_CHILD, configFile]
+    : [...nodeFlags, '--import', 'tsx', path.join(import.meta.dirname, 'daemon-child.ts'), configFile]
 const child = spawn(process.execPath, childArgs, {
   stdio: ['ignore', 'pipe', 'inherit'],
 })
@@ -68,6 +83,7 @@ try {
   }
 
   await new Promise((r) => setTimeout(r, 10_000))
+  if (process.env.STOA_MEASURE_SIGNAL) child.kill('SIGUSR2')
   const ticksBefore = await cpuTicks()
   const window = 20_000
   await new Promise((r) => setTimeout(r, window))

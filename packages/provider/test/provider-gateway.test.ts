@@ -127,8 +127,18 @@ describe('signed requests', () => {
     const body = submissionBody(lease.manifest, lease.modules)
     const put = await signedFetch(provider, devnet.bob.account, 'PUT', `${path}/manifest`, { body })
     assert.deepEqual([put.status, (await errorOf(put)).code], [403, 'not-tenant'])
-    const get = await signedFetch(provider, devnet.bob.account, 'GET', path)
+    const nonce = 987_654_321n
+    const get = await signedFetch(provider, devnet.bob.account, 'GET', path, { nonce })
     assert.deepEqual([get.status, (await errorOf(get)).code], [403, 'not-tenant'])
+    // The refused request spent no nonce: the table has no row for it (useNonce adds it now).
+    assert.equal(
+      provider.components.store.useNonce(
+        devnet.bob.account.address,
+        nonce,
+        Math.floor(Date.now() / 1000) + 60,
+      ),
+      true,
+    )
     const logs = await signedFetch(provider, devnet.bob.account, 'GET', `${path}/logs`)
     assert.equal(logs.status, 403)
     // None of the refused requests (here and above) started anything.

@@ -86,9 +86,9 @@ const corsOptions: FastifyCorsOptions = {
 /**
  * The provider gateway (docs/compute-spec.md, "Gateway HTTP API"), on Fastify. Public: health,
  * capacity, metrics. Tenant routes (manifest, lease status, logs, results) verify the EIP-712
- * signature over method, path, body, lease, nonce and expiry (`verifyGatewayRequest`), refuse a
- * reused nonce (401, kept in SQLite until it expires), and require the signer to be the tenant of
- * the lease's order on chain (403). Any origin may call it from a browser (CORS). Every error is
+ * signature over method, path, body, lease, nonce and expiry (`verifyGatewayRequest`), require the
+ * signer to be the tenant of the lease's order on chain (403), then refuse a reused nonce (401,
+ * kept in SQLite until it expires). Any origin may call it from a browser (CORS). Every error is
  * JSON `{ error: { code, message } }`; bad input never gets a 5xx.
  */
 export function gateway(init: GatewayInit): (components: GatewayComponents) => Gateway {
@@ -229,6 +229,10 @@ export function gateway(init: GatewayInit): (components: GatewayComponents) => G
         market,
         ...(init.maxSkewSeconds !== undefined ? { maxSkewSeconds: init.maxSkewSeconds } : {}),
       })
+      // The tenant check comes before the nonce is spent: a signature that is valid but not the
+      // tenant's (403) or for a lease not held here (404) leaves no row in the nonce table.
+      const leaseId = parseLeaseIdParam((request.params as { leaseId?: unknown }).leaseId)
+      await leases.authorize(leaseId, verified.signer)
       if (!store.useNonce(verified.signer, verified.nonce, verified.expiry)) {
         throw new ProviderRequestError(
           401,
@@ -236,8 +240,6 @@ export function gateway(init: GatewayInit): (components: GatewayComponents) => G
           `Nonce ${verified.nonce} of ${verified.signer} was already used.`,
         )
       }
-      const leaseId = parseLeaseIdParam((request.params as { leaseId?: unknown }).leaseId)
-      await leases.authorize(leaseId, verified.signer)
       return { leaseId, signer: verified.signer }
     }
 

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import {
+  compareCodeUnits,
   type DecodedManifestSubmission,
   decodeManifestSubmission,
   ManifestValidationError,
@@ -294,7 +295,7 @@ export function leaseManager(init: LeaseManagerInit) {
 
     function workloadsOf(leaseId: bigint, manifest: NormalizedManifest): LeaseWorkload[] {
       return Object.entries(manifest.services)
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => compareCodeUnits(a, b))
         .map(([name, service]) => ({
           service: name,
           workloadId: `lease-${leaseId}-${name}`,

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { access, chmod, chown, constants, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { compareCodeUnits } from '@stoa/protocol'
 import Docker from 'dockerode'
 import { DockerLogDemuxer } from './docker-logs.ts'
 import {
@@ -567,7 +568,7 @@ export function createDockerRuntime(parameters: CreateDockerRuntimeParameters): 
     for (const id of markers) {
       if (!known.has(id)) await rm(markerDir(id), { recursive: true, force: true })
     }
-    return handles.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    return handles.sort((a, b) => a.createdAt - b.createdAt || compareCodeUnits(a.id, b.id))
   }
 
   async function serviceAddress(id: string, port: number): Promise<string> {

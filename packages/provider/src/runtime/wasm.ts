@@ -12,7 +12,7 @@ import {
 } from 'node:fs/promises'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { InvalidParameterError } from '@stoa/protocol'
+import { compareCodeUnits, InvalidParameterError } from '@stoa/protocol'
 import {
   InvalidWasmModuleError,
   WorkloadExistsError,
@@ -424,7 +424,7 @@ export function createWasmRuntime(parameters: CreateWasmRuntimeParameters): Wasm
       const record = live.get(id)?.record ?? (await loadRecord(id).catch(() => undefined))
       if (record) handles.push(handleOf(record))
     }
-    return handles.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    return handles.sort((a, b) => a.createdAt - b.createdAt || compareCodeUnits(a.id, b.id))
   }
 
   async function close(): Promise<void> {

@@ -1,4 +1,10 @@
-import { providerRegistryAbi, type RegionName, regionName, regions as regionTable } from '@stoa/protocol'
+import {
+  compareCodeUnits,
+  providerRegistryAbi,
+  type RegionName,
+  regionName,
+  regions as regionTable,
+} from '@stoa/protocol'
 import type { Address } from 'viem'
 import { getProvider, type ProviderRecord } from '../actions/getProvider.ts'
 import { readStoaContract } from '../internal/write.ts'
@@ -147,7 +153,7 @@ export async function selectStorageProviders(
     const relative = cheapest > 0n ? Number((candidate.askPricePerByteSecond * 1000n) / cheapest) / 1000 : 1
     candidate.score = relative + 0.5 * candidate.recentFaults + 0.1 * candidate.faults
   }
-  candidates.sort((a, b) => a.score - b.score || a.address.localeCompare(b.address))
+  candidates.sort((a, b) => a.score - b.score || compareCodeUnits(a.address, b.address))
 
   // Round-robin over regions, the region with the best candidate first.
   const byRegion = new Map<number, StorageProviderCandidate[]>()

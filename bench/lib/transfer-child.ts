@@ -1,0 +1,69 @@
+// One `putObject` or `getObject` of the storage benchmark (bench/storage.ts), alone in its process
+// so that process's peak RSS is the transfer's. The benchmark bundles this file with esbuild
+// (bundleNodeEntry, as the provider daemon ships) and runs it with plain node, so the figure is the
+// SDK's memory, not the TypeScript loader's (tsx holds about 100 MB more before any byte moves).
+//
+//   node transfer-child.mjs put|get --deployment FILE --file PATH --name NAME
+//
+// Prints one JSON line on stdout: { ms, peakRssBytes, baseRssBytes, dealId? }; a memory breakdown
+// on stderr.
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { createStoaClient, getMasterKey, getObject, putObject } from '@stoa/sdk'
+import { devnetAccount } from '@stoa/sdk/devnet'
+import { privateKeyToAccount } from 'viem/accounts'
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    deployment: { type: 'string' },
+    file: { type: 'string' },
+    name: { type: 'string' },
+  },
+})
+const mode = positionals[0]
+if ((mode !== 'put' && mode !== 'get') || !flags.deployment || !flags.file || !flags.name)
+  throw new Error('usage: transfer-child put|get --deployment FILE --file PATH --name NAME')
+
+const client = createStoaClient({
+  deployment: JSON.parse(await readFile(flags.deployment, 'utf8')),
+  account: privateKeyToAccount(devnetAccount('alice').privateKey),
+  pollingInterval: 100,
+})
+const masterKey = await getMasterKey(client)
+// Peaks of RSS, array buffers (Buffers and typed arrays) and the JS heap, sampled during the transfer.
+const memory = { rss: 0, arrayBuffers: 0, heapUsed: 0 }
+const sample = () => {
+  const usage = process.memoryUsage()
+  memory.rss = Math.max(memory.rss, usage.rss)
+  memory.arrayBuffers = Math.max(memory.arrayBuffers, usage.arrayBuffers)
+  memory.heapUsed = Math.max(memory.heapUsed, usage.heapUsed)
+}
+sample()
+const baseRssBytes = memory.rss
+const sampler = setInterval(sample, 20)
+const startedAt = performance.now()
+let extra: Record<string, unknown> = {}
+if (mode === 'put') {
+  const record = await putObject(client, {
+    source: flags.file,
+    name: flags.name,
+    k: 4,
+    n: 6,
+    total: 6,
+    masterKey,
+  })
+  extra = { dealId: String(record.dealId) }
+} else {
+  await getObject(client, { name: flags.name, masterKey, output: flags.file })
+}
+const ms = performance.now() - startedAt
+clearInterval(sampler)
+const mb = (bytes: number) => Math.round(bytes / 1e6)
+console.error(
+  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB`,
+)
+// maxRSS is in KiB.
+const peakRssBytes = process.resourceUsage().maxRSS * 1024
+process.stdout.write(`${JSON.stringify({ ms, peakRssBytes, baseRssBytes, ...extra })}\n`)
+process.exit(0)
