@@ -17,7 +17,7 @@ import {
   startDevnetProviders,
 } from '../packages/cli/src/devnet/providers.ts'
 import { runDevnet } from '../packages/cli/src/devnet/run-devnet.ts'
-import { type Figure, meetsGoal, recordFigure } from './lib/figures.ts'
+import { type Figure, median, meetsGoal, recordFigure } from './lib/figures.ts'
 
 const execFileAsync = promisify(execFile)
 const BID_WINDOW_SECONDS = 1
@@ -35,10 +35,6 @@ function figure(name: string, value: number, unit: string, goal: string | null):
   console.log(`  ${name}: ${rounded} ${unit}${goal ? ` (goal ${goal})` : ''}`)
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const yaml = (body: string) => ({ yaml: body, baseDir: repositoryRoot })

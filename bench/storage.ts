@@ -38,7 +38,7 @@ import {
 } from '../packages/cli/src/devnet/providers.ts'
 import { runDevnet } from '../packages/cli/src/devnet/run-devnet.ts'
 import { bundleNodeEntry } from '../packages/cli/src/provider-build.ts'
-import { type Figure, meetsGoal, recordFigure } from './lib/figures.ts'
+import { type Figure, median, meetsGoal, recordFigure } from './lib/figures.ts'
 
 const execFileAsync = promisify(execFile)
 const MiB = 1024 * 1024
@@ -66,14 +66,6 @@ function figure(name: string, value: number, unit: string, goal: string | null):
 const rate = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000)
 
 const runs = Number(flags.runs)
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
 
 /** Runs `run` `runs` times and returns the median MB/s for `bytes` (each run's rate printed). */
 async function timed(label: string, bytes: number, run: () => unknown): Promise<number> {
