@@ -23,6 +23,8 @@ const execFileAsync = promisify(execFile)
 const BID_WINDOW_SECONDS = 1
 const RUNS = 3
 const CAPACITY_CAP = 50
+// Idle RSS is sampled once a second this long: long enough to show a heap that keeps growing.
+const IDLE_WINDOW_S = 30
 const CAPACITY_BUDGET_MS = 100_000
 const NAMESPACE = `bc${process.pid % 1000}`
 
@@ -85,31 +87,34 @@ async function main(): Promise<void> {
     const alice = clientOf('alice')
 
     // ---- 3. idle daemon: RSS and CPU of one provider child process ----
-    console.log('\n[3] idle provider daemon (10 s idle, then RSS and CPU over 10 s)')
+    console.log(`\n[3] idle provider daemon (10 s idle, then RSS and CPU over ${IDLE_WINDOW_S} s)`)
     const idlePid = (providers.providers[0] as { pid: number }).pid
     await sleep(10_000)
     const ticks = async () => {
       const fields = (await readFile(`/proc/${idlePid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
       return Number(fields[11]) + Number(fields[12])
     }
-    const rssMiBNow = async () => {
+    // MB = 10^6 bytes, as the goal and the storage bench count them (80 MB is 76.3 MiB).
+    const rssMBNow = async () => {
       const line = (await readFile(`/proc/${idlePid}/status`, 'utf8'))
         .split('\n')
         .find((entry) => entry.startsWith('VmRSS:'))
-      return Number(line?.split(/\s+/)[1]) / 1024
+      return (Number(line?.split(/\s+/)[1]) * 1024) / 1e6
     }
     // RSS sampled every second over the CPU window; the median is the figure (one sample can land
-    // just before a collection).
+    // just before a collection), the first and last samples show any growth.
     const before = await ticks()
     const samples: number[] = []
-    for (let second = 0; second < 10; second++) {
-      samples.push(await rssMiBNow())
+    for (let second = 0; second < IDLE_WINDOW_S; second++) {
+      samples.push(await rssMBNow())
       await sleep(1_000)
     }
-    const cpuPercent = (((await ticks()) - before) / 100 / 10) * 100
-    const rssMiB = median(samples)
-    console.log(`  RSS samples: ${samples.map((value) => value.toFixed(1)).join(' ')} MiB`)
-    figure('compute.daemon.idle.rss', rssMiB, 'MiB', '<= 80')
+    const cpuPercent = (((await ticks()) - before) / 100 / IDLE_WINDOW_S) * 100
+    const rssMB = median(samples)
+    console.log(
+      `  RSS samples: ${samples.map((value) => value.toFixed(1)).join(' ')} MB (median ${((rssMB * 1e6) / 1048576).toFixed(1)} MiB; first ${samples[0]?.toFixed(1)}, last ${samples.at(-1)?.toFixed(1)})`,
+    )
+    figure('compute.daemon.idle.rss', rssMB, 'MB', '<= 80')
     figure('compute.daemon.idle.cpu', cpuPercent, '%', null)
 
     // ---- 1. deploy → running ----

@@ -26,6 +26,19 @@ export const providerDaemonNodeFlags = [
   '--no-sparkplug',
 ] as const
 
+/**
+ * Environment the built daemon runs with, for the same idle memory: glibc's malloc thresholds fixed
+ * at their defaults (128 KiB). Setting either turns off glibc's dynamic threshold (mallopt(3)), which
+ * otherwise rises to the largest block ever freed (V8's parser and compiler free blocks of several
+ * MiB while the bundle loads) and from then on serves such blocks from the heap it keeps; fixed,
+ * they stay mmapped and go back to the system when freed. About 15 MiB less idle RSS in
+ * measure-daemon (87 to 72 MiB). Other C libraries ignore these variables.
+ */
+export const providerDaemonEnv = {
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+} as const
+
 // Everything the bundle is made of: a change under any of these rebuilds it.
 const sourceDirs = ['cli', 'provider', 'sdk', 'storage', 'protocol'].map((name) =>
   join(repositoryRoot, 'packages', name),

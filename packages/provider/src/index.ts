@@ -50,6 +50,7 @@ export {
   type LeaseCreatedEvent,
   watchedMarketEvents,
 } from './chain/sync.ts'
+export { type NodeHttpTransportConfig, nodeHttpTransport } from './chain/transport.ts'
 // Configuration and capacity
 export {
   type LinearPricing,

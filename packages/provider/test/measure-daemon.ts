@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { acceptBid, closeLease, getBids } from '@stoa/sdk'
-import { providerDaemonNodeFlags } from '../../cli/src/provider-build.ts'
+import { providerDaemonEnv, providerDaemonNodeFlags } from '../../cli/src/provider-build.ts'
 import type { LeaseView } from '../src/index.ts'
 import {
   manifestOf,
@@ -59,6 +59,11 @@ const childArgs = process.env.STOA_MEASURE_BUILT
     : [...nodeFlags, '--import', 'tsx', path.join(import.meta.dirname, 'daemon-child.ts'), configFile]
 const child = spawn(process.execPath, childArgs, {
   stdio: ['ignore', 'pipe', 'inherit'],
+  // The built daemon's malloc settings too, unless STOA_MEASURE_DEFAULT_MALLOC=1.
+  env:
+    process.env.STOA_MEASURE_BUILT && !process.env.STOA_MEASURE_DEFAULT_MALLOC
+      ? { ...process.env, ...providerDaemonEnv }
+      : process.env,
 })
 try {
   const ready = await new Promise<{ gatewayUrl: string; address: `0x${string}` }>((resolve, reject) => {

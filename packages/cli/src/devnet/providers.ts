@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findFreePort } from '@stoa/sdk/devnet'
 import type { ProviderReadyLine } from '../commands/provider-start.ts'
-import { ensureProviderDaemonBuilt, providerDaemonNodeFlags } from '../provider-build.ts'
+import { ensureProviderDaemonBuilt, providerDaemonEnv, providerDaemonNodeFlags } from '../provider-build.ts'
 import { devnetProviderAccount } from './accounts.ts'
 
 /** The repository root (this file is packages/cli/src/devnet/providers.ts). */
@@ -144,7 +144,12 @@ export async function startDevnetProviders(options: StartDevnetProvidersOptions)
             '--json-logs',
             ...(options.extraArgs ?? []),
           ],
-          { cwd: repositoryRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+          {
+            cwd: repositoryRoot,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, ...providerDaemonEnv },
+          },
         )
         children.push(child)
         child.stderr?.pipe(log, { end: false })

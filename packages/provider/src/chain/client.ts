@@ -4,6 +4,7 @@ import type { Address, Hex, TransactionReceipt } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { getBlock, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import type { Logger } from '../logger.ts'
+import { nodeHttpTransport } from './transport.ts'
 
 /**
  * The provider's view of the chain: a Stoa client signing with the operator key, reads the SDK
@@ -50,6 +51,10 @@ export function createProviderChain(parameters: CreateProviderChainParameters): 
     deployment: parameters.deployment,
     account,
     pollingInterval: parameters.pollingIntervalMs,
+    // A ws:// node keeps viem's WebSocket transport (createStoaClient's default for it).
+    ...(parameters.deployment.rpcUrl.startsWith('http')
+      ? { transport: nodeHttpTransport(parameters.deployment.rpcUrl) }
+      : {}),
   }) as StoaClient & { account: { address: Address } }
   const { market, providerRegistry } = client.deployment.contracts
   let queue: Promise<unknown> = Promise.resolve()
