@@ -15,6 +15,7 @@ import {
   ResponseBodyTooLargeError,
   RpcRequestError,
   TimeoutError,
+  type Transport,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { nodeHttpTransport } from '../src/index.ts'
@@ -65,7 +66,7 @@ describe('nodeHttpTransport against anvil', () => {
 
   test('a contract revert decodes to the same named error as through viem http', async () => {
     const account = privateKeyToAccount(devnetAccount('alice').privateKey)
-    const failure = async (transport: ReturnType<typeof http>) =>
+    const failure = async (transport: Transport) =>
       rejection(
         closeLease(createStoaClient({ deployment: devnet.deployment, account, transport }), {
           leaseId: 424242n,
