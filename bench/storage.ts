@@ -87,7 +87,9 @@ const transferChild = join(repositoryRoot, 'bench/.build/transfer-child.mjs')
 
 function runChild(args: string[]): Promise<TransferFigures> {
   return new Promise((resolve, reject) => {
-    const process_ = spawn(process.execPath, [transferChild, ...args], {
+    // STOA_BENCH_CHILD_FLAGS: node flags for the transfer child, e.g. "--cpu-prof --cpu-prof-dir=DIR".
+    const childFlags = (process.env.STOA_BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean)
+    const process_ = spawn(process.execPath, [...childFlags, transferChild, ...args], {
       cwd: repositoryRoot,
       stdio: ['ignore', 'pipe', 'inherit'],
     })
