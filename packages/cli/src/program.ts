@@ -14,6 +14,7 @@ import { registerProviderStartCommand } from './commands/provider-start.ts'
 import { registerPsCommand } from './commands/ps.ts'
 import { registerPutCommand } from './commands/put.ts'
 import { registerRepairCommand } from './commands/repair.ts'
+import { registerResultsCommand } from './commands/results.ts'
 import { registerRmCommand } from './commands/rm.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { type CliIo, processIo } from './io.ts'
@@ -30,6 +31,7 @@ export function registerCommands(program: Command, run: CommandRunner): void {
   registerPsCommand(program, run)
   registerStatusCommand(program, run)
   registerLogsCommand(program, run)
+  registerResultsCommand(program, run)
   registerCloseCommand(program, run)
   registerPutCommand(program, run)
   registerGetCommand(program, run)

@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createProviderDaemon, type ProviderDaemon } from '@stoa/provider'
 import { deployStoa, devnetAccount, devnetAccounts, fundDevnetAccounts, startAnvil } from '@stoa/sdk/devnet'
+import { sha256 } from 'viem'
+import { resultPath } from '../src/commands/results.ts'
 import { type CliIo, deploymentFileOf, main, writeDeploymentFile } from '../src/index.ts'
 import { repositoryRoot } from './helpers.ts'
 
@@ -229,6 +231,38 @@ describe('stoa deploy, ps, status, logs, close', () => {
     assert.match(all.stdout, /^hello from wasm/m)
     const last = await stoa('logs', lease, '--key', 'alice', '--tail', '1', '--service', 'hello')
     assert.equal(last.stdout, `${all.stdout.trim().split('\n').at(-1)}\n`)
+  })
+
+  test('results lists the job files; --out downloads them, checked; --json', async () => {
+    const listed = await stoa('results', orderId, '--key', 'alice')
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stdout, /NAME\s+BYTES\s+SHA256\nhello\.txt\s+15\s+0x[0-9a-f]{64}\n/)
+    const out = join(scratch, 'results-out')
+    const fetched = await stoa('results', lease, '--key', 'alice', '--out', out, '--json')
+    assert.equal(fetched.code, 0, fetched.stderr)
+    const result = json<{
+      lease: string
+      files: { name: string; size: number; sha256: string; path: string }[]
+    }>(fetched.stdout)
+    assert.equal(result.lease, lease)
+    assert.equal(result.files.length, 1)
+    assert.equal(result.files[0]?.path, join(out, 'hello.txt'))
+    const bytes = await readFile(join(out, 'hello.txt'))
+    assert.equal(bytes.toString(), 'hello, results\n')
+    assert.equal(sha256(bytes), result.files[0]?.sha256)
+    // Another tenant's key is refused by the gateway.
+    const bob = await stoa('results', orderId, '--key', 'bob')
+    assert.equal(bob.code, 1)
+    assert.match(bob.stderr, /not the tenant/)
+  })
+
+  test('a result name that would leave the output directory is refused', () => {
+    const out = join(scratch, 'safe')
+    assert.equal(resultPath(out, 'frames/001.png', undefined), join(out, 'frames/001.png'))
+    assert.equal(resultPath(out, 'a.txt', 'web'), join(out, 'web/a.txt'))
+    for (const name of ['../escape.txt', '/etc/passwd', 'a/../../b', '', '.', 'x\0y'])
+      assert.throws(() => resultPath(out, name, undefined), /would be written outside/, name)
+    assert.throws(() => resultPath(out, 'a.txt', '..'), /would be written outside/)
   })
 
   test('close --json closes the lease and refunds; closing again is an error', async () => {
