@@ -260,6 +260,7 @@ describe('stoa deploy, ps, status, logs, close', () => {
     const out = join(scratch, 'safe')
     assert.equal(resultPath(out, 'frames/001.png', undefined), join(out, 'frames/001.png'))
     assert.equal(resultPath(out, 'a.txt', 'web'), join(out, 'web/a.txt'))
+    assert.equal(resultPath(out, '..notes.txt', undefined), join(out, '..notes.txt'))
     for (const name of ['../escape.txt', '/etc/passwd', 'a/../../b', '', '.', 'x\0y'])
       assert.throws(() => resultPath(out, name, undefined), /would be written outside/, name)
     assert.throws(() => resultPath(out, 'a.txt', '..'), /would be written outside/)

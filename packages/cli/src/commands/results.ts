@@ -1,10 +1,10 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises'
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { formatLeaseId, getLeaseResults } from '@stoa/sdk'
 import type { Command } from 'commander'
 import { type ChainOptions, type KeyOptions, loadContext } from '../context.ts'
 import { CliError } from '../errors.ts'
-import { type CliIo, toJson } from '../io.ts'
+import { type CliIo, table, toJson } from '../io.ts'
 import type { CommandRunner } from '../program.ts'
 import { interruptSignal, parseId } from './compute-format.ts'
 import { addChainOptions, addKeyOption } from './options.ts'
@@ -45,7 +45,8 @@ export function resultPath(dir: string, name: string, service: string | undefine
     name.includes('\0') ||
     isAbsolute(name) ||
     inside === '' ||
-    inside.startsWith('..') ||
+    inside === '..' ||
+    inside.startsWith(`..${sep}`) ||
     isAbsolute(inside)
   )
     throw new CliError(`The provider named a result file "${name}", which would be written outside ${dir}.`, {
@@ -116,11 +117,7 @@ async function resultsAction(id: string, options: ResultsOptions, io: CliIo): Pr
       String(file.size),
       file.sha256,
     ])
-    const width = Math.max(4, ...rows.map((row) => (row[0] as string).length))
-    const sizeWidth = Math.max(5, ...rows.map((row) => (row[1] as string).length))
-    io.stdout(`${'NAME'.padEnd(width)}  ${'BYTES'.padStart(sizeWidth)}  SHA256\n`)
-    for (const [name, size, digest] of rows)
-      io.stdout(`${(name as string).padEnd(width)}  ${(size as string).padStart(sizeWidth)}  ${digest}\n`)
+    io.stdout(`${table([['NAME', 'BYTES', 'SHA256'], ...rows], '')}\n`)
     io.stdout(`\n\`stoa results ${id} --out DIR\` downloads them.\n`)
     return 0
   } finally {
