@@ -7,18 +7,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { pbkdf2Sync } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createStoaClient, type StoaClient } from '@stoa/sdk'
-import {
-  DEVNET_MNEMONIC,
-  type DevnetAccountName,
-  devnetAccount,
-  findFreePort,
-  fundDevnetAccounts,
-} from '@stoa/sdk/devnet'
+import { DEVNET_MNEMONIC, type DevnetAccountName, devnetAccount, fundDevnetAccounts } from '@stoa/sdk/devnet'
 import { createPublicClient, createTestClient, http, toHex } from 'viem'
 import { HDKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
 import { prepareDocker } from '../../packages/cli/src/devnet/demo.ts'
@@ -145,6 +139,14 @@ async function removeContainers(namespace: string): Promise<void> {
 }
 
 /** Whether a process (group, with a negative pid) still exists. */
+/** The last `lines` lines of a log file, for an error message (CI shows the error, not the file). */
+export async function logTail(file: string, lines = 30): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(
+    (error: unknown) => `(cannot read ${file}: ${String(error)})`,
+  )
+  return text.trimEnd().split('\n').slice(-lines).join('\n')
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -233,14 +235,16 @@ export async function startStorageDevnet(options: { providers: number; capacityB
         const name = `storage${index + 1}`
         const dataDir = join(dir, 'providers', name)
         await mkdir(dataDir, { recursive: true })
-        const [gatewayPort, ingressPort] = await Promise.all([findFreePort(), findFreePort()])
         const configFile = join(dataDir, 'provider.json')
         const config = {
           key,
           chain: { deployment: deploymentFile, pollingIntervalMs: 250, reconcileIntervalMs: 2_000 },
           dataDir,
-          gateway: { host: '127.0.0.1', port: gatewayPort },
-          ingress: { host: '127.0.0.1', port: ingressPort },
+          // Port 0: the daemon listens on a free port and reports it in its ready line. A port
+          // found free here first could be taken (by another daemon's outbound connection, say)
+          // before the daemon listens on it.
+          gateway: { host: '127.0.0.1', port: 0 },
+          ingress: { host: '127.0.0.1', port: 0 },
           region: profile.region,
           location: { latitude: profile.latitude, longitude: profile.longitude },
           pricing: { usdPerHour: { cpu: '0.020', memoryGiB: '0.004', storageGiB: '0.0001' } },
@@ -274,7 +278,10 @@ export async function startStorageDevnet(options: { providers: number; capacityB
         const ready = await new Promise<{ address: string; gatewayUrl: string }>((resolveReady, reject) => {
           let buffer = ''
           const timer = setTimeout(
-            () => reject(new Error(`${name} not ready in 120 s (see ${logFile})`)),
+            () =>
+              void logTail(logFile).then((tail) =>
+                reject(new Error(`${name} not ready in 120 s; the end of its log:\n${tail}`)),
+              ),
             120_000,
           )
           child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -291,7 +298,13 @@ export async function startStorageDevnet(options: { providers: number; capacityB
           })
           child.once('exit', (code, signal) => {
             clearTimeout(timer)
-            reject(new Error(`${name} exited (${code ?? signal}) before it was ready (see ${logFile})`))
+            void logTail(logFile).then((tail) =>
+              reject(
+                new Error(
+                  `${name} exited (${code ?? signal}) before it was ready; the end of its log:\n${tail}`,
+                ),
+              ),
+            )
           })
         })
         return {

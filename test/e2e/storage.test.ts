@@ -23,6 +23,7 @@ import {
   challengeOf,
   createStoaClient,
   currentPeriod,
+  DecryptionFailedError,
   findDealsToRepair,
   getDeal,
   getMasterKey,
@@ -63,7 +64,11 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
   const figures: string[] = []
 
   before(async () => {
-    net = await startStorageDevnet({ providers: 7 })
+    net = await startStorageDevnet({ providers: 7 }).catch((error: unknown) => {
+      // Printed here too: the reporter puts a hook's error at the suite's end, far below.
+      console.error('the storage devnet did not start:', error)
+      throw error
+    })
     alice = net.clientOf('alice')
     masterKey = await getMasterKey(alice)
   })
@@ -177,23 +182,50 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
   it('catches a provider serving corrupted bytes and reads from another', async () => {
     const record = records.get('mib.bin') as ObjectRecord
     const deal = await getDeal(alice, { dealId: record.dealId })
-    // A data shard: the reader asks those first.
-    const shard =
-      deal.shards.find((s) => s.erasureIndex === 0) ?? (deal.shards[0] as (typeof deal.shards)[number])
-    const provider = providerOf(shard.provider)
-    const file = join(provider.dataDir, 'shards', `${shard.root}.data`)
-    const handle = await open(file, 'r+')
-    const byte = Buffer.alloc(1)
-    await handle.read(byte, 0, 1, 5000)
-    await handle.write(Buffer.from([(byte[0] ?? 0) ^ 0xff]), 0, 1, 5000)
-    await handle.close()
-    // Exactly k requests, the data shards first: the corrupted piece is always fetched and checked
-    // (with a spare request it may lose the race and be cut unread).
+    const shardAt = (erasureIndex: number) => {
+      const shard = deal.shards.find((s) => s.erasureIndex === erasureIndex)
+      assert.ok(shard, `the deal has erasure index ${erasureIndex}`)
+      return shard
+    }
+    /** Flips a byte of the shard's file on its provider's disk (again: flips it back). */
+    const flip = async (shard: (typeof deal.shards)[number]) => {
+      const file = join(providerOf(shard.provider).dataDir, 'shards', `${shard.root}.data`)
+      const handle = await open(file, 'r+')
+      const byte = Buffer.alloc(1)
+      await handle.read(byte, 0, 1, 5000)
+      await handle.write(Buffer.from([(byte[0] ?? 0) ^ 0xff]), 0, 1, 5000)
+      await handle.close()
+    }
+    const droppedOne = (result: { dropped: { provider: Address }[] }, provider: Address) =>
+      result.dropped.some((d) => d.provider.toLowerCase() === provider.toLowerCase())
+
+    // A data shard: the reader asks those first. Exactly k requests, data shards first: the
+    // corrupted piece is always fetched (with a spare request it may lose the race and be cut).
+    // It fails AES-GCM, the pieces are checked, its provider dropped and another one read.
+    const data = shardAt(0)
+    await flip(data)
     const result = await readBack('mib.bin', { extraRequests: 0 })
-    assert.ok(
-      result.dropped.some((d) => d.provider.toLowerCase() === shard.provider.toLowerCase()),
-      'the corrupting provider was dropped',
-    )
+    assert.ok(droppedOne(result, data.provider), 'the corrupting data provider was dropped')
+    assert.equal(result.dropped.length, 1, 'only the corrupting provider was dropped')
+    await flip(data)
+
+    // A parity shard, used in place of a data shard whose provider is skipped: the rebuilt data
+    // fails to decrypt, and the bad parity piece is found the same way.
+    const parity = shardAt(deal.k)
+    await flip(parity)
+    const viaParity = await readBack('mib.bin', { extraRequests: 0, excludeProviders: [shardAt(1).provider] })
+    assert.ok(droppedOne(viaParity, parity.provider), 'the corrupting parity provider was dropped')
+    assert.equal(viaParity.dropped.length, 1, 'only the corrupting provider was dropped')
+    await flip(parity)
+
+    // A wrong key: every piece checks out, so the decryption error is the answer, not a re-read.
+    const wrongKey = getObject(alice, {
+      record,
+      masterKey: new Uint8Array(32).fill(7),
+      output: join(net.dir, 'wrong-key.out'),
+    })
+    await assert.rejects(wrongKey, DecryptionFailedError)
+    await rm(join(net.dir, 'wrong-key.out'), { force: true })
   })
 
   it('a deleted shard misses its proof, markMissed slashes, repairDeal restores n Active shards', async (t) => {

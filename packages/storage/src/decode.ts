@@ -158,6 +158,18 @@ export type DecodeObjectParameters = {
   masterKey: Uint8Array
   /** Every segment's pieces, in segment order. */
   segments: AsyncIterable<SegmentPieces> | Iterable<SegmentPieces>
+  /**
+   * Called once when a segment's pieces fail to decrypt: other pieces for it (say, after checking
+   * each piece and fetching replacements of bad ones), or `undefined` when there are none, and
+   * then the `DecryptionFailedError` stands. Lets a reader skip checking pieces that decrypt.
+   */
+  retrySegment?:
+    | ((
+        segmentIndex: number,
+        pieces: readonly (Uint8Array | undefined)[],
+        error: DecryptionFailedError,
+      ) => Promise<readonly (Uint8Array | undefined)[] | undefined>)
+    | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -179,15 +191,26 @@ export async function* decodeObject(parameters: DecodeObjectParameters): AsyncGe
       throw new InvalidParameterError('segmentIndex', `segment ${expected} (segments in order)`, segmentIndex)
     }
     const record = object.segments[segmentIndex] as SegmentRecord
-    const plaintext = decodeSegment({
-      pieces,
-      segmentIndex,
-      record,
-      objectId: object.objectId,
-      masterKey,
-      k: object.k,
-      total: object.total,
-    })
+    const decode = (from: readonly (Uint8Array | undefined)[]) =>
+      decodeSegment({
+        pieces: from,
+        segmentIndex,
+        record,
+        objectId: object.objectId,
+        masterKey,
+        k: object.k,
+        total: object.total,
+      })
+    let plaintext: Uint8Array
+    try {
+      plaintext = decode(pieces)
+    } catch (error) {
+      if (!(error instanceof DecryptionFailedError) || !parameters.retrySegment) throw error
+      const other = await parameters.retrySegment(segmentIndex, pieces, error)
+      if (other === undefined) throw error
+      signal?.throwIfAborted()
+      plaintext = decode(other)
+    }
     contentHash.update(plaintext)
     size += plaintext.length
     expected++

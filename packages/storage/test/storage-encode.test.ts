@@ -192,6 +192,59 @@ describe('encode / decode', () => {
     }, ContentHashMismatchError)
   })
 
+  test('retrySegment: a segment that fails to decrypt is decoded from the pieces it returns, once', async () => {
+    const data = new Uint8Array(randomBytes(40 * KiB))
+    const encoded = await encodeAll(data, 2, 4, 8 * KiB)
+    const clean = encoded.segments.map((s) => ({ segmentIndex: s.segmentIndex, pieces: s.pieces }))
+    // Segment 1's piece 0 has a flipped bit (a provider changed it); pieces 2 and 3 are absent.
+    const served = clean.map((segment) => ({
+      segmentIndex: segment.segmentIndex,
+      pieces: segment.pieces.map((piece, i) => {
+        if (i >= 2) return undefined
+        if (segment.segmentIndex !== 1 || i !== 0) return piece
+        const changed = piece.slice()
+        changed[7] = (changed[7] as number) ^ 0x80
+        return changed
+      }),
+    }))
+    const calls: { segmentIndex: number; error: unknown }[] = []
+    const decode = async (
+      retrySegment: Parameters<typeof decodeObject>[0]['retrySegment'],
+      segments: typeof served,
+    ) => {
+      const parts: Uint8Array[] = []
+      for await (const part of decodeObject({ object: encoded.record, masterKey, segments, retrySegment }))
+        parts.push(part)
+      return concat(parts)
+    }
+    // Good pieces from elsewhere: piece 1 as served, piece 2 (parity) in place of the changed one.
+    const replaced = await decode(async (segmentIndex, pieces, error) => {
+      calls.push({ segmentIndex, error })
+      const good = clean[segmentIndex]?.pieces
+      return [undefined, pieces[1], good?.[2], undefined]
+    }, served)
+    assert.deepEqual(replaced, data)
+    assert.equal(calls.length, 1)
+    assert.equal(calls[0]?.segmentIndex, 1)
+    assert.ok(calls[0]?.error instanceof DecryptionFailedError)
+    // No other pieces: the decryption error stands.
+    await assert.rejects(() => decode(async () => undefined, served), DecryptionFailedError)
+    // Pieces just as bad: tried once, then the error stands (no loop).
+    let tries = 0
+    await assert.rejects(
+      () =>
+        decode(async (_, pieces) => {
+          tries++
+          return pieces
+        }, served),
+      DecryptionFailedError,
+    )
+    assert.equal(tries, 1)
+    // Clean pieces never call it.
+    calls.length = 0
+    assert.deepEqual(await decode(async () => assert.fail('not called for a clean segment'), clean), data)
+  })
+
   test('a source shorter or longer than its size is refused', async () => {
     const objectId = new Uint8Array(32)
     const run = async (source: Uint8Array[], size: number) => {

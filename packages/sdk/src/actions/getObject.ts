@@ -74,11 +74,12 @@ export type GetObjectErrorType =
   | StoaContractErrorType
 
 /**
- * Reads a stored object back: its deal from the chain, then per segment the fastest `k` verified
- * pieces (k requests, a backup one when a piece lags, the slowest cut; a provider serving bad bytes is dropped and
- * another used), decoded, decrypted and written in order. Each piece is checked against the
- * sha256 its record keeps for it (older records: against its Merkle piece root, itself checked
- * against the on-chain root). The content's sha256 is checked against the record at the end.
+ * Reads a stored object back: its deal from the chain, then per segment the fastest `k` pieces
+ * (k requests, a backup one when a piece lags, the slowest cut), decoded, decrypted and written in
+ * order. AES-GCM authenticates every segment; a segment that fails to decrypt has its pieces
+ * checked against the sha256 its record keeps for each (older records: against its Merkle piece
+ * root, itself checked against the on-chain root), the providers of bad ones are dropped and the
+ * segment is read again from others. The content's sha256 is checked against the record at the end.
  *
  * @example
  * await getObject(client, { name: 'photo.jpg', masterKey, output: 'photo.jpg' })
@@ -117,10 +118,22 @@ export async function getObject(
   // Pieces are decoded with the width the object was coded with (its erasure indices < total).
   const total = codeWidthOf([object.total - 1, ...deal.shards.map((shard) => shard.erasureIndex)], deal.k)
   const data = Array.from({ length: deal.k }, (_, i) => i)
+  // Pieces are read unchecked: AES-GCM authenticates each segment's ciphertext, so bytes a
+  // provider changed fail to decrypt. Only then are the segment's pieces checked one by one (the
+  // record's sha256 of each), the providers of bad ones dropped and the segment read again.
   const read = (s: number) => {
-    const pending = reader.readSegment(s, data, signal)
+    const pending = reader.fetchSegment(s, signal)
     pending.catch(() => {})
     return pending
+  }
+  const retrySegment = async (s: number, pieces: readonly (Uint8Array | undefined)[]) => {
+    const fetched = new Map<number, Uint8Array>()
+    for (const [index, piece] of pieces.entries()) if (piece) fetched.set(index, piece)
+    const good = await reader.checkSegment(s, fetched, signal)
+    // Every piece is what was stored: the record or the key is wrong, and reading again won't help.
+    if (good.size === fetched.size) return undefined
+    const rebuilt = await reader.readSegment(s, data, signal, good)
+    return Array.from({ length: total }, (_, i) => rebuilt.get(i))
   }
   async function* segments(): AsyncGenerator<SegmentPieces> {
     // The next segments download while this one is decoded, decrypted and written: a window of
@@ -145,6 +158,7 @@ export async function getObject(
       object: { ...object, total },
       masterKey,
       segments: segments(),
+      retrySegment,
       signal,
     })) {
       await sink.write(plaintext, signal)

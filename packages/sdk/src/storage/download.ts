@@ -1,7 +1,12 @@
 /**
  * The read side shared by getObject, the index and repair: per segment, verified pieces from the
- * fastest `k` providers of a deal (k started, a hedged backup when one lags, the rest cancelled), a provider serving bad bytes
- * dropped and another used, then the missing pieces rebuilt.
+ * fastest `k` providers of a deal (k started, a hedged backup when one lags, the rest cancelled), a
+ * provider serving bad bytes dropped and another used, then the missing pieces rebuilt.
+ *
+ * getObject reads unchecked pieces (`fetchSegment`) and lets AES-GCM authenticate them: only when
+ * a segment fails to decrypt are its pieces checked one by one (`checkSegment`), the providers of
+ * bad ones dropped and the segment read again, checked (`readSegment`). Repair and the index,
+ * which re-upload or trust pieces without decrypting them, check every piece as it arrives.
  */
 import { createHash } from 'node:crypto'
 import { createMerkleBuilder, type MerkleBuilder, pieceLevel, rebuildPieces } from '@stoa/storage'
@@ -25,10 +30,29 @@ type Source = {
 
 export type ShardReader = {
   readonly pieces: PieceRange[]
-  /** Segment `s`'s pieces at the erasure indices in `wanted` (rebuilt when not fetched). */
+  /**
+   * Segment `s`'s pieces at the erasure indices in `wanted` (rebuilt when not fetched), each
+   * checked as it arrives. `have`: pieces of the segment already checked, not fetched again.
+   */
   readSegment(
     segment: number,
     wanted: readonly number[],
+    signal?: AbortSignal | undefined,
+    have?: ReadonlyMap<number, Uint8Array> | undefined,
+  ): Promise<Map<number, Uint8Array>>
+  /**
+   * `k` pieces of segment `s` by erasure index, from the fastest providers, NOT checked: for a
+   * caller that authenticates what it decodes from them (AES-GCM does) and calls `checkSegment`
+   * when that fails. Saves a sha256 pass over every byte read.
+   */
+  fetchSegment(segment: number, signal?: AbortSignal | undefined): Promise<Map<number, Uint8Array>>
+  /**
+   * The pieces of `pieces` (from `fetchSegment`) that check out; the providers of the others are
+   * dropped, so they are not read from again.
+   */
+  checkSegment(
+    segment: number,
+    pieces: ReadonlyMap<number, Uint8Array>,
     signal?: AbortSignal | undefined,
   ): Promise<Map<number, Uint8Array>>
   /** Providers dropped, with why. */
@@ -113,31 +137,59 @@ export async function createShardReader(
     return source.pieceRoots
   }
 
-  const fetchPiece = async (source: Source, s: number, signal: AbortSignal): Promise<Uint8Array> => {
+  /** Why `bytes` are not piece `s` of `source`'s shard, or undefined when they are. */
+  const mismatch = (
+    source: Source,
+    s: number,
+    bytes: Uint8Array,
+    expected: Uint8Array,
+    known: boolean,
+    actual: Uint8Array,
+  ): StorageResponseError | undefined => {
     const piece = pieces[s] as PieceRange
-    const known = parameters.pieceHash?.(s, source.shard.erasureIndex)
-    const roots = known ? undefined : await rootsOf(source, signal)
+    if (bytes.length === piece.length && sameBytes(actual, expected)) return undefined
+    return new StorageResponseError({
+      provider: source.shard.provider,
+      method: 'GET',
+      url: `${source.storage?.url}/v1/storage/shards/${source.shard.root}`,
+      expected: known
+        ? `piece ${s} with the recorded sha256 ${bytesToHex(expected)}`
+        : `piece ${s} matching its piece root ${bytesToHex(expected)}`,
+    })
+  }
+
+  /** Piece `s` from `source`; with `check`, hashed as it arrives and compared with what it must be. */
+  const fetchPiece = async (
+    source: Source,
+    s: number,
+    signal: AbortSignal,
+    check: boolean,
+  ): Promise<Uint8Array> => {
+    const piece = pieces[s] as PieceRange
+    const known = check ? parameters.pieceHash?.(s, source.shard.erasureIndex) : undefined
+    const roots = check && !known ? await rootsOf(source, signal) : undefined
     const startedAt = performance.now()
     // Hashed as it arrives, while the provider sends the rest (any chunking gives the same digest).
     const hash = known ? createHash('sha256') : undefined
-    const tree = known ? undefined : createMerkleBuilder()
+    const tree = check && !known ? createMerkleBuilder() : undefined
     const bytes = await (source.storage as StorageClient).getShard({
       root: source.shard.root,
       start: piece.offset,
       end: piece.offset + piece.length,
       signal,
-      onChunk: (chunk) => (hash ? hash.update(chunk) : tree?.update(chunk)),
+      onChunk: hash || tree ? (chunk) => (hash ? hash.update(chunk) : tree?.update(chunk)) : undefined,
     })
-    const expected = known ?? (roots?.[s] as Uint8Array)
-    const actual = hash ? new Uint8Array(hash.digest()) : (tree as MerkleBuilder).finish().root
-    if (bytes.length !== piece.length || !sameBytes(actual, expected)) {
+    if (check) {
+      const expected = known ?? (roots?.[s] as Uint8Array)
+      const actual = hash ? new Uint8Array(hash.digest()) : (tree as MerkleBuilder).finish().root
+      const bad = mismatch(source, s, bytes, expected, known !== undefined, actual)
+      if (bad) throw bad
+    } else if (bytes.length !== piece.length) {
       throw new StorageResponseError({
         provider: source.shard.provider,
         method: 'GET',
         url: `${source.storage?.url}/v1/storage/shards/${source.shard.root}`,
-        expected: known
-          ? `piece ${s} with the recorded sha256 ${bytesToHex(known)}`
-          : `piece ${s} matching its piece root ${bytesToHex(expected)}`,
+        expected: `piece ${s} of ${piece.length} bytes`,
       })
     }
     fetched += bytes.length
@@ -146,100 +198,143 @@ export async function createShardReader(
     return bytes
   }
 
+  /** Checks a piece fetched unchecked, whole. */
+  const checkPiece = async (
+    source: Source,
+    s: number,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<StorageResponseError | undefined> => {
+    const known = parameters.pieceHash?.(s, source.shard.erasureIndex)
+    if (known) {
+      const actual = new Uint8Array(createHash('sha256').update(bytes).digest())
+      return mismatch(source, s, bytes, known, true, actual)
+    }
+    const roots = await rootsOf(source, signal)
+    const tree = createMerkleBuilder()
+    tree.update(bytes)
+    return mismatch(source, s, bytes, roots[s] as Uint8Array, false, tree.finish().root)
+  }
+
+  /** At least `k` pieces of segment `s` by erasure index: `have`, then the fastest providers'. */
+  const gather = async (
+    s: number,
+    signal: AbortSignal | undefined,
+    check: boolean,
+    have: ReadonlyMap<number, Uint8Array> | undefined,
+  ): Promise<Map<number, Uint8Array>> => {
+    const k = deal.k
+    const got = new Map<number, Uint8Array>(have)
+    // Sources that failed transiently on this segment are skipped for it only.
+    const skipped = new Set<Source>()
+    const controller = new AbortController()
+    const requestSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
+    const running = new Set<Source>()
+    const extra = parameters.extraRequests ?? 1
+    // Hedged requests ("The Tail at Scale"): k requests start at once, and the extra ones only
+    // when a piece lags: once the segment's first piece has arrived, a backup starts if the rest
+    // take half as long again. On an even set of providers no backup starts, so no provider
+    // spends CPU and bandwidth on bytes that would be thrown away; a slow or stalled one is raced.
+    // (A failed request is replaced at once, whatever the timer.)
+    const startedAt = performance.now()
+    let hedged = false
+    let hedgeTimer: ReturnType<typeof setTimeout> | undefined
+    const next = (): Source | undefined =>
+      sources
+        .filter(
+          (source) =>
+            !source.bad &&
+            !skipped.has(source) &&
+            !running.has(source) &&
+            !got.has(source.shard.erasureIndex),
+        )
+        .sort((a, b) => b.speed - a.speed)[0]
+    await new Promise<void>((resolve, reject) => {
+      const pump = () => {
+        if (got.size >= k) {
+          clearTimeout(hedgeTimer)
+          controller.abort()
+          resolve()
+          return
+        }
+        if (got.size > (have?.size ?? 0) && hedgeTimer === undefined && extra > 0) {
+          hedgeTimer = setTimeout(
+            () => {
+              hedged = true
+              pump()
+            },
+            Math.max(20, (performance.now() - startedAt) / 2),
+          )
+        }
+        while (running.size < k - got.size + (hedged ? extra : 0)) {
+          const source = next()
+          if (!source) break
+          running.add(source)
+          fetchPiece(source, s, requestSignal, check).then(
+            (bytes) => {
+              running.delete(source)
+              if (got.size < k) got.set(source.shard.erasureIndex, bytes)
+              pump()
+            },
+            (error: unknown) => {
+              running.delete(source)
+              if (signal?.aborted) {
+                clearTimeout(hedgeTimer)
+                reject(signal.reason)
+                return
+              }
+              // Cut because k pieces arrived: no fault of the provider's.
+              if (controller.signal.aborted) return
+              // Bad bytes drop a provider even when they come after k good pieces.
+              if (isTransientStorageFailure(error)) skipped.add(source)
+              else drop(source, describe(error))
+              if (got.size < k) pump()
+            },
+          )
+        }
+        if (running.size === 0 && got.size < k) {
+          clearTimeout(hedgeTimer)
+          reject(
+            new NotEnoughStorageProvidersError({
+              needed: k,
+              available: got.size,
+              what: `Reading segment ${s} of deal ${deal.dealId}`,
+              reasons: sources.filter((x) => x.bad).map((x) => `${x.shard.provider}: ${x.bad}`),
+            }),
+          )
+        }
+      }
+      pump()
+    })
+    return got
+  }
+
   return {
     pieces,
     dropped: () =>
       sources.filter((s) => s.bad).map((s) => ({ provider: s.shard.provider, reason: s.bad as string })),
     bytesFetched: () => fetched,
 
-    async readSegment(s, wanted, signal) {
-      const k = deal.k
-      const got = new Map<number, Uint8Array>()
-      // Sources that failed transiently on this segment are skipped for it only.
-      const skipped = new Set<Source>()
-      const controller = new AbortController()
-      const requestSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
-      const running = new Set<Source>()
-      const extra = parameters.extraRequests ?? 1
-      // Hedged requests ("The Tail at Scale"): k requests start at once, and the extra ones only
-      // when a piece lags: once the segment's first piece has arrived, a backup starts if the rest
-      // take half as long again. On an even set of providers no backup starts, so no provider
-      // spends CPU and bandwidth on bytes that would be thrown away; a slow or stalled one is raced.
-      // (A failed request is replaced at once, whatever the timer.)
-      const startedAt = performance.now()
-      let hedged = false
-      let hedgeTimer: ReturnType<typeof setTimeout> | undefined
-      const next = (): Source | undefined =>
-        sources
-          .filter(
-            (source) =>
-              !source.bad &&
-              !skipped.has(source) &&
-              !running.has(source) &&
-              !got.has(source.shard.erasureIndex),
-          )
-          .sort((a, b) => b.speed - a.speed)[0]
-      await new Promise<void>((resolve, reject) => {
-        const pump = () => {
-          if (got.size >= k) {
-            clearTimeout(hedgeTimer)
-            controller.abort()
-            resolve()
-            return
-          }
-          if (got.size > 0 && hedgeTimer === undefined && extra > 0) {
-            hedgeTimer = setTimeout(
-              () => {
-                hedged = true
-                pump()
-              },
-              Math.max(20, (performance.now() - startedAt) / 2),
-            )
-          }
-          while (running.size < k - got.size + (hedged ? extra : 0)) {
-            const source = next()
-            if (!source) break
-            running.add(source)
-            fetchPiece(source, s, requestSignal).then(
-              (bytes) => {
-                running.delete(source)
-                if (got.size < k) got.set(source.shard.erasureIndex, bytes)
-                pump()
-              },
-              (error: unknown) => {
-                running.delete(source)
-                if (signal?.aborted) {
-                  clearTimeout(hedgeTimer)
-                  reject(signal.reason)
-                  return
-                }
-                // Cut because k pieces arrived: no fault of the provider's.
-                if (controller.signal.aborted) return
-                // Bad bytes drop a provider even when they come after k good pieces.
-                if (isTransientStorageFailure(error)) skipped.add(source)
-                else drop(source, describe(error))
-                if (got.size < k) pump()
-              },
-            )
-          }
-          if (running.size === 0 && got.size < k) {
-            clearTimeout(hedgeTimer)
-            reject(
-              new NotEnoughStorageProvidersError({
-                needed: k,
-                available: got.size,
-                what: `Reading segment ${s} of deal ${deal.dealId}`,
-                reasons: sources.filter((x) => x.bad).map((x) => `${x.shard.provider}: ${x.bad}`),
-              }),
-            )
-          }
-        }
-        pump()
-      })
-      const total = codeWidthOf([...wanted, ...got.keys()], k)
+    async readSegment(s, wanted, signal, have) {
+      const got = await gather(s, signal, true, have)
+      const total = codeWidthOf([...wanted, ...got.keys()], deal.k)
       const fetchedPieces = Array.from({ length: total }, (_, index) => got.get(index))
-      const rebuilt = rebuildPieces({ k, total, pieces: fetchedPieces, wanted })
+      const rebuilt = rebuildPieces({ k: deal.k, total, pieces: fetchedPieces, wanted })
       return new Map(wanted.map((index, i) => [index, rebuilt[i] as Uint8Array]))
+    },
+
+    fetchSegment: (s, signal) => gather(s, signal, false, undefined),
+
+    async checkSegment(s, fetchedPieces, signal) {
+      const good = new Map<number, Uint8Array>()
+      for (const [erasureIndex, bytes] of fetchedPieces) {
+        const source = sources.find((candidate) => candidate.shard.erasureIndex === erasureIndex)
+        if (!source) continue
+        const bad = await checkPiece(source, s, bytes, signal)
+        if (bad) drop(source, describe(bad))
+        else good.set(erasureIndex, bytes)
+      }
+      return good
     },
   }
 }
