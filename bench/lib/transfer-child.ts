@@ -55,13 +55,15 @@ if (mode === 'put') {
   })
   extra = { dealId: String(record.dealId) }
 } else {
-  await getObject(client, { name: flags.name, masterKey, output: flags.file })
+  const result = await getObject(client, { name: flags.name, masterKey, output: flags.file })
+  // Ciphertext fetched: more than the data pieces when hedged backup requests ran.
+  extra = { bytesFetched: result.bytesFetched, dropped: result.dropped.length }
 }
 const ms = performance.now() - startedAt
 clearInterval(sampler)
 const mb = (bytes: number) => Math.round(bytes / 1e6)
 console.error(
-  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB`,
+  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB${'bytesFetched' in extra ? `; fetched ${mb(Number(extra.bytesFetched))} MB, ${extra.dropped} providers dropped` : ''}`,
 )
 // maxRSS is in KiB.
 const peakRssBytes = process.resourceUsage().maxRSS * 1024

@@ -103,13 +103,29 @@ export type DecodeSegmentErrorType =
 
 /** One segment's plaintext from any `k` of its pieces: RS decode, strip padding, decrypt and verify. */
 export function decodeSegment(parameters: DecodeSegmentParameters): Uint8Array {
+  const parts = decodeSegmentParts(parameters)
+  if (parts.length === 1) return parts[0] as Uint8Array
+  const plaintext = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    plaintext.set(part, offset)
+    offset += part.length
+  }
+  return plaintext
+}
+
+/**
+ * decodeSegment's plaintext as the decipher gives it, in parts of about `DECIPHER_STEP` bytes:
+ * returned only once the whole segment is authenticated, and never copied into one buffer (a
+ * download writes the parts as they are).
+ */
+function decodeSegmentParts(parameters: DecodeSegmentParameters): Uint8Array[] {
   const { pieces, segmentIndex, record, objectId, masterKey, k, total } = parameters
   const pieceSize = segmentPieceSize(record.plainSize, k)
   checkPieces(pieces, k, total, pieceSize)
   const dataIndices = Array.from({ length: k }, (_, i) => i)
   const data = rebuildPieces({ k, total, pieces, wanted: dataIndices })
-  // Decrypted straight from the pieces, a step at a time: no joined ciphertext, and no temporary
-  // copy of the whole plaintext (one `update` call returns a fresh buffer of its whole output).
+  // Decrypted straight from the pieces, a step at a time: no joined ciphertext.
   const plainSize = record.plainSize
   const tag = new Uint8Array(GCM_TAG_SIZE)
   for (const [i, piece] of data.entries()) {
@@ -119,31 +135,28 @@ export function decodeSegment(parameters: DecodeSegmentParameters): Uint8Array {
     if (from < to) tag.set(piece.subarray(from - start, to - start), from - plainSize)
   }
   const key = unwrapSegmentKey(record.wrappedKey, masterKey, segmentIndex)
-  const plaintext = new Uint8Array(plainSize)
+  const parts: Uint8Array[] = []
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, record.nonce)
     decipher.setAuthTag(tag)
     decipher.setAAD(segmentAad(objectId, segmentIndex))
-    let written = 0
     for (const [i, piece] of data.entries()) {
       const start = i * pieceSize
       const end = Math.min(start + pieceSize, plainSize)
       for (let at = start; at < end; at += DECIPHER_STEP) {
-        const part = piece.subarray(at - start, Math.min(at + DECIPHER_STEP, end) - start)
-        const out = decipher.update(part)
-        plaintext.set(out, written)
-        written += out.length
+        const out = decipher.update(piece.subarray(at - start, Math.min(at + DECIPHER_STEP, end) - start))
+        if (out.length > 0) parts.push(out)
       }
     }
     const rest = decipher.final()
-    plaintext.set(rest, written)
+    if (rest.length > 0) parts.push(rest)
   } catch (cause) {
-    plaintext.fill(0)
+    for (const part of parts) part.fill(0)
     throw new DecryptionFailedError({ what: 'segment', segmentIndex, cause })
   } finally {
     key.fill(0)
   }
-  return plaintext
+  return parts.length > 0 ? parts : [new Uint8Array(0)]
 }
 
 export type SegmentPieces = {
@@ -176,7 +189,8 @@ export type DecodeObjectParameters = {
 export type DecodeObjectErrorType = DecodeSegmentErrorType | ContentHashMismatchErrorType
 
 /**
- * The object's plaintext, one segment at a time in order. After the last segment, the content
+ * The object's plaintext in order, a segment at a time (each in parts of about 1 MiB, yielded once
+ * the whole segment is authenticated). After the last segment, the content
  * hash is checked against the record (`ContentHashMismatchError`), so a consumer must not treat
  * the output as good before the iteration ends without error.
  */
@@ -192,7 +206,7 @@ export async function* decodeObject(parameters: DecodeObjectParameters): AsyncGe
     }
     const record = object.segments[segmentIndex] as SegmentRecord
     const decode = (from: readonly (Uint8Array | undefined)[]) =>
-      decodeSegment({
+      decodeSegmentParts({
         pieces: from,
         segmentIndex,
         record,
@@ -201,20 +215,22 @@ export async function* decodeObject(parameters: DecodeObjectParameters): AsyncGe
         k: object.k,
         total: object.total,
       })
-    let plaintext: Uint8Array
+    let parts: Uint8Array[]
     try {
-      plaintext = decode(pieces)
+      parts = decode(pieces)
     } catch (error) {
       if (!(error instanceof DecryptionFailedError) || !parameters.retrySegment) throw error
       const other = await parameters.retrySegment(segmentIndex, pieces, error)
       if (other === undefined) throw error
       signal?.throwIfAborted()
-      plaintext = decode(other)
+      parts = decode(other)
     }
-    contentHash.update(plaintext)
-    size += plaintext.length
     expected++
-    yield plaintext
+    for (const part of parts) {
+      contentHash.update(part)
+      size += part.length
+      yield part
+    }
   }
   if (expected !== object.segments.length) {
     throw new InvalidParameterError('segments', `all ${object.segments.length} segments`, `${expected}`)

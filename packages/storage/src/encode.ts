@@ -39,13 +39,6 @@ export function erasureCoderFor(k: number, total: number): ErasureCoder | undefi
   return coder
 }
 
-/** sha256 of each piece, concatenated in erasure-index order (a segment record's `pieceHashes`). */
-export function hashPieces(pieces: readonly Uint8Array[]): Uint8Array {
-  const hashes = new Uint8Array(32 * pieces.length)
-  for (const [i, piece] of pieces.entries()) hashes.set(createHash('sha256').update(piece).digest(), i * 32)
-  return hashes
-}
-
 /** The `total` pieces of one padded segment (`k * pieceSize` bytes): data pieces are views of it. */
 export function piecesOfSegment(padded: Uint8Array, k: number, total: number): Uint8Array[] {
   if (padded.length % (k * LEAF_SIZE) !== 0) {
@@ -169,7 +162,6 @@ export function encodeObject(parameters: EncodeObjectParameters): EncodeObjectRe
           plainSize: layout.plainSize,
           nonce,
           wrappedKey: wrapSegmentKey(key, masterKey),
-          pieceHashes: hashPieces(pieces),
         }
         key.fill(0)
         records.push(record)

@@ -14,11 +14,12 @@ export type SegmentRecord = {
   /** The segment key wrapped under the master key, 60 bytes. */
   wrappedKey: Uint8Array
   /**
-   * sha256 of each of the segment's pieces as stored (ciphertext, after erasure coding), 32 bytes per
-   * erasure index `0..total-1`, concatenated. A reader holding the record checks a fetched piece with
-   * one streaming sha256 instead of rebuilding its Merkle subtree; the record is authenticated
-   * (encrypted under the master key), so this is as strong a check. Absent in older records: the
-   * reader then checks pieces against their Merkle roots.
+   * Older records only: sha256 of each of the segment's pieces as stored (ciphertext, after
+   * erasure coding), 32 bytes per erasure index `0..total-1`, concatenated. A reader checks a piece
+   * against it when the segment fails to decrypt. New records leave it out: computing it cost the
+   * upload a sha256 pass over every piece, and a reader can check a piece against its Merkle root
+   * instead (from its provider, checked against the on-chain root), which it needs only when a
+   * segment fails AES-GCM.
    */
   pieceHashes?: Uint8Array | undefined
 }

@@ -382,25 +382,34 @@ describe('encode / decode', () => {
     assert.deepEqual(decodeIndex(encodeIndex([], masterKey, { k: 4, total: 6 }).blob, masterKey), [])
   })
 
-  test('segment records keep each piece sha256; records without them (older indexes) still parse', async () => {
+  test('new segment records leave out piece hashes; older records with them still parse and give them', async () => {
     const { record, segments } = await encodeAll(new Uint8Array(randomBytes(5 * KiB)), 2, 3, KiB)
-    for (const [s, segment] of segments.entries()) {
-      for (const [i, piece] of segment.pieces.entries()) {
-        const recorded = pieceHashOf(record.segments[s] as SegmentRecord, i)
-        assert.equal(hex(recorded as Uint8Array), createHash('sha256').update(piece).digest('hex'))
-      }
-      assert.equal(pieceHashOf(record.segments[s] as SegmentRecord, 3), undefined)
-    }
+    for (const segment of record.segments) assert.equal(segment.pieceHashes, undefined)
+    const [parsed] = parseObjectIndex(serializeObjectIndex([record]))
+    assert.deepEqual(parsed, { ...record, shards: [] })
+    // An older record: the sha256 of each piece, 32 bytes per erasure index.
     const older: ObjectRecord = {
       ...record,
       shards: [],
-      segments: record.segments.map(({ plainSize, nonce, wrappedKey }) => ({ plainSize, nonce, wrappedKey })),
+      segments: record.segments.map((segment, s) => ({
+        ...segment,
+        pieceHashes: concat(
+          (segments[s] as EncodedSegment).pieces.map((piece) => createHash('sha256').update(piece).digest()),
+        ),
+      })),
     }
-    const [parsed] = parseObjectIndex(serializeObjectIndex([older]))
-    assert.deepEqual(parsed, older)
+    const [parsedOlder] = parseObjectIndex(serializeObjectIndex([older]))
+    assert.deepEqual(parsedOlder, older)
+    for (const [s, segment] of segments.entries()) {
+      for (const [i, piece] of segment.pieces.entries()) {
+        const recorded = pieceHashOf(parsedOlder?.segments[s] as SegmentRecord, i)
+        assert.equal(hex(recorded as Uint8Array), createHash('sha256').update(piece).digest('hex'))
+      }
+      assert.equal(pieceHashOf(parsedOlder?.segments[s] as SegmentRecord, 3), undefined)
+    }
     assert.equal(pieceHashOf(parsed?.segments[0] as SegmentRecord, 0), undefined)
     // A hash list of the wrong length (not 32 bytes per erasure index) is refused.
-    const broken = JSON.parse(serializeObjectIndex([record]))
+    const broken = JSON.parse(serializeObjectIndex([older]))
     broken.objects[0].segments[0].pieceHashes = '0x1234'
     assert.throws(() => parseObjectIndex(JSON.stringify(broken)), /pieceHashes is not 96 bytes/)
   })

@@ -42,6 +42,8 @@ const MAX_REBUILD_BYTES = 16 * 1024 * 1024
 /** Progress is fsync'd and recorded every this many bytes. */
 const SYNC_EVERY_BYTES = 32 * 1024 * 1024
 const READ_CHUNK_BYTES = 4 * 1024 * 1024
+/** Bytes per read of a shard served to a reader. */
+const DATA_READ_BYTES = 1024 * 1024
 
 /**
  * The storage tables, in the daemon's state database: uploads in progress, shards held, and the
@@ -597,9 +599,15 @@ function createShardStoreInternal(init: ShardStoreInit, components: ShardStoreCo
     }
   }
 
-  /** A stream of bytes `[start, end]` (inclusive) of a shard. */
+  /**
+   * A stream of bytes `[start, end]` (inclusive) of a shard, read 1 MiB at a time: a piece is
+   * megabytes, and the default 64 KiB reads cost a thread-pool round trip and a socket write each.
+   */
   function openData(root: Hex, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(dataPath(root), range ? { start: range.start, end: range.end } : {})
+    return createReadStream(dataPath(root), {
+      highWaterMark: DATA_READ_BYTES,
+      ...(range ? { start: range.start, end: range.end } : {}),
+    })
   }
 
   async function hasData(root: Hex): Promise<boolean> {

@@ -8,7 +8,6 @@ import {
 } from '@stoa/protocol'
 import {
   encodeSegment,
-  hashPieces,
   type ObjectRecord,
   objectThresholds,
   planSegments,
@@ -174,8 +173,6 @@ export async function putObject(
       }
       const record = segments[index] as SegmentRecord
       const pieces = encodeSegment({ plaintext, segmentIndex: index, record, objectId, masterKey, k, total })
-      // Readers check each fetched piece against these (one sha256 instead of a Merkle subtree).
-      record.pieceHashes ??= hashPieces(pieces)
       return pieces
     }
     const segment = (index: number): Promise<Uint8Array[]> => {

@@ -69,9 +69,9 @@ export type CreateShardReaderParameters = {
   timeoutMs?: number | undefined
   onDropped?: ((detail: { provider: Address; reason: string }) => void) | undefined
   /**
-   * The sha256 a piece must have, when the caller knows it (an object record's `pieceHashes`):
-   * the piece is then checked with one streaming hash, and its provider's piece roots are not
-   * fetched. Without it (the index, repair) a piece is checked against its Merkle piece root,
+   * The sha256 a piece must have, when the caller knows it (an older object record's
+   * `pieceHashes`): the piece is then checked with one sha256, and its provider's piece roots are
+   * not fetched. Otherwise a piece is checked against its Merkle piece root from its provider,
    * itself checked against the on-chain shard root.
    */
   pieceHash?: ((segment: number, erasureIndex: number) => Uint8Array | undefined) | undefined
@@ -329,8 +329,17 @@ export async function createShardReader(
       const good = new Map<number, Uint8Array>()
       for (const [erasureIndex, bytes] of fetchedPieces) {
         const source = sources.find((candidate) => candidate.shard.erasureIndex === erasureIndex)
-        if (!source) continue
-        const bad = await checkPiece(source, s, bytes, signal)
+        if (!source || source.bad) continue
+        let bad: unknown
+        try {
+          bad = await checkPiece(source, s, bytes, signal)
+        } catch (error) {
+          if (signal?.aborted) throw error
+          // Its piece roots did not come (a transient failure): the piece is not kept, the provider
+          // is; a reply that is not roots of the on-chain root drops it.
+          if (!isTransientStorageFailure(error)) drop(source, describe(error))
+          continue
+        }
         if (bad) drop(source, describe(bad))
         else good.set(erasureIndex, bytes)
       }
