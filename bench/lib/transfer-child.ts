@@ -8,6 +8,7 @@
 // Prints one JSON line on stdout: { ms, peakRssBytes, baseRssBytes, dealId? }; a memory breakdown
 // on stderr.
 import { readFile } from 'node:fs/promises'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { createStoaClient, getMasterKey, getObject, putObject } from '@stoa/sdk'
 import { devnetAccount } from '@stoa/sdk/devnet'
@@ -42,6 +43,18 @@ const sample = () => {
 sample()
 const baseRssBytes = memory.rss
 const sampler = setInterval(sample, 20)
+// Garbage-collection pauses during the transfer, by kind (minor / major / incremental / weak).
+const gcPauses = new Map<number, { count: number; ms: number }>()
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0
+    const sum = gcPauses.get(kind) ?? { count: 0, ms: 0 }
+    sum.count++
+    sum.ms += entry.duration
+    gcPauses.set(kind, sum)
+  }
+})
+gcObserver.observe({ entryTypes: ['gc'] })
 const startedAt = performance.now()
 let extra: Record<string, unknown> = {}
 if (mode === 'put') {
@@ -60,10 +73,15 @@ if (mode === 'put') {
   extra = { bytesFetched: result.bytesFetched, dropped: result.dropped.length }
 }
 const ms = performance.now() - startedAt
+gcObserver.disconnect()
+const gcKinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak' }
+const gcText = [...gcPauses]
+  .map(([kind, sum]) => `${gcKinds[kind] ?? kind} ${sum.count}x ${Math.round(sum.ms)} ms`)
+  .join(', ')
 clearInterval(sampler)
 const mb = (bytes: number) => Math.round(bytes / 1e6)
 console.error(
-  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB${'bytesFetched' in extra ? `; fetched ${mb(Number(extra.bytesFetched))} MB, ${extra.dropped} providers dropped` : ''}`,
+  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB${'bytesFetched' in extra ? `; fetched ${mb(Number(extra.bytesFetched))} MB, ${extra.dropped} providers dropped` : ''}; GC ${gcText || 'none'}`,
 )
 // maxRSS is in KiB.
 const peakRssBytes = process.resourceUsage().maxRSS * 1024

@@ -149,6 +149,9 @@ export async function getObject(
       const pieces = await (ahead.shift() as ReturnType<typeof read>)
       fill()
       yield { segmentIndex: s, pieces: Array.from({ length: total }, (_, i) => pieces.get(i)) }
+      // decodeObject asks for the next segment only once this one is decrypted (into buffers of
+      // its own) and its parts handed on: its pieces' buffers can take the next pieces.
+      reader.release(pieces.values())
     }
   }
   const sink = openSink(parameters.output)

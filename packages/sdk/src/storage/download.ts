@@ -58,6 +58,12 @@ export type ShardReader = {
   /** Providers dropped, with why. */
   dropped(): { provider: Address; reason: string }[]
   bytesFetched(): number
+  /**
+   * Hands back pieces from `fetchSegment` the caller is done with: their buffers are reused by
+   * the next fetches (fewer large allocations, so fewer full garbage collections). Nothing may
+   * read them afterwards.
+   */
+  release(pieces: Iterable<Uint8Array>): void
 }
 
 export type CreateShardReaderParameters = {
@@ -158,6 +164,24 @@ export async function createShardReader(
     })
   }
 
+  // Piece buffers handed back by `release`, by length, for `fetchPiece` to read into. Only whole
+  // buffers this reader allocated (`owned`) are taken back, each once (`spareSet`).
+  const spare = new Map<number, ArrayBufferLike[]>()
+  const spareSet = new Set<ArrayBufferLike>()
+  const owned = new WeakSet<ArrayBufferLike>()
+  const maxSpare = 3 * deal.k + 2
+  const bufferFor = (size: number): Uint8Array => {
+    const reused = spare.get(size)?.pop()
+    if (reused) {
+      spareSet.delete(reused)
+      return new Uint8Array(reused)
+    }
+    // Not zeroed: the body fills it, and only the bytes that arrived are ever read.
+    const fresh = Buffer.allocUnsafe(size)
+    if (fresh.byteOffset === 0 && fresh.byteLength === fresh.buffer.byteLength) owned.add(fresh.buffer)
+    return fresh
+  }
+
   /** Piece `s` from `source`; with `check`, hashed as it arrives and compared with what it must be. */
   const fetchPiece = async (
     source: Source,
@@ -178,6 +202,7 @@ export async function createShardReader(
       end: piece.offset + piece.length,
       signal,
       onChunk: hash || tree ? (chunk) => (hash ? hash.update(chunk) : tree?.update(chunk)) : undefined,
+      into: check ? undefined : (size) => (size === piece.length ? bufferFor(size) : undefined),
     })
     if (check) {
       const expected = known ?? (roots?.[s] as Uint8Array)
@@ -314,6 +339,19 @@ export async function createShardReader(
     dropped: () =>
       sources.filter((s) => s.bad).map((s) => ({ provider: s.shard.provider, reason: s.bad as string })),
     bytesFetched: () => fetched,
+
+    release(released) {
+      for (const bytes of released) {
+        const buffer = bytes.buffer
+        if (spareSet.size >= maxSpare) return
+        if (!owned.has(buffer) || spareSet.has(buffer)) continue
+        if (bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) continue
+        const list = spare.get(bytes.byteLength) ?? []
+        list.push(buffer)
+        spare.set(bytes.byteLength, list)
+        spareSet.add(buffer)
+      }
+    },
 
     async readSegment(s, wanted, signal, have) {
       const got = await gather(s, signal, true, have)

@@ -65,6 +65,11 @@ export type StorageClient = {
       end?: number | undefined
       /** Sees every chunk as it arrives (to hash the bytes while they come). */
       onChunk?: ((chunk: Uint8Array) => void) | undefined
+      /**
+       * A buffer of the announced length to read the body into (a reused one, say), or undefined
+       * for a new one. The returned bytes are then a view of it.
+       */
+      into?: ((size: number) => Uint8Array | undefined) | undefined
     },
   ): Promise<Uint8Array>
   /** The level-`level` nodes of a shard's tree. */
@@ -236,12 +241,19 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
     response: Response,
     touch: () => void,
     onChunk?: ((chunk: Uint8Array) => void) | undefined,
+    bufferFor?: ((size: number) => Uint8Array | undefined) | undefined,
   ): Promise<Uint8Array> {
     if (!response.body) return new Uint8Array(0)
     // With a length announced, the bytes land in one buffer as they come (no second copy); more
     // than announced falls back to collecting chunks, for the caller's checks to refuse.
     const announced = Number(response.headers.get('content-length') ?? Number.NaN)
-    let into = Number.isSafeInteger(announced) && announced > 0 ? allocUnfilled(announced) : undefined
+    const given = Number.isSafeInteger(announced) && announced > 0 ? bufferFor?.(announced) : undefined
+    let into =
+      given?.length === announced
+        ? given
+        : Number.isSafeInteger(announced) && announced > 0
+          ? allocUnfilled(announced)
+          : undefined
     const chunks: Uint8Array[] = []
     let length = 0
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -359,7 +371,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
       return body.signature as Hex
     },
 
-    async getShard({ root, start, end, onChunk, ...options }) {
+    async getShard({ root, start, end, onChunk, into, ...options }) {
       const headers: Record<string, string> = {}
       if (start !== undefined && end !== undefined) headers.range = `bytes=${start}-${end - 1}`
       const request: Request = {
@@ -369,7 +381,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
         signed: true,
         options,
       }
-      return call(request, (response, touch) => readBytes(response, touch, onChunk))
+      return call(request, (response, touch) => readBytes(response, touch, onChunk, into))
     },
 
     async nodes({ root, level, ...options }) {
