@@ -185,14 +185,12 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
   it('catches a provider serving corrupted bytes and reads from another', async () => {
     const record = records.get('mib.bin') as ObjectRecord
     const deal = await getDeal(alice, { dealId: record.dealId })
-    const shardAt = (erasureIndex: number) => {
-      const shard = deal.shards.find((s) => s.erasureIndex === erasureIndex)
-      assert.ok(
-        shard,
-        `the deal has erasure index ${erasureIndex} (it has ${deal.shards.map((s) => `${s.erasureIndex}:${s.state}`).join(', ')})`,
-      )
-      return shard
-    }
+    // The deal's shards are the first n of `total` uploads to finish, so which erasure indices it
+    // holds varies: the data shards (index < k) and parity shards are taken in the deal's order,
+    // the order the reader ranks equally fast providers in.
+    const dataShards = deal.shards.filter((s) => s.erasureIndex < deal.k)
+    const parityShards = deal.shards.filter((s) => s.erasureIndex >= deal.k)
+    assert.ok(dataShards.length >= deal.k - 1 && parityShards.length >= 2, 'a data shard short at most')
     /** Flips a byte of the shard's file on its provider's disk (again: flips it back). */
     const flip = async (shard: (typeof deal.shards)[number]) => {
       const file = join(providerOf(shard.provider).dataDir, 'shards', `${shard.root}.data`)
@@ -208,18 +206,19 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
     // A data shard: the reader asks those first. Exactly k requests, data shards first: the
     // corrupted piece is always fetched (with a spare request it may lose the race and be cut).
     // It fails AES-GCM, the pieces are checked, its provider dropped and another one read.
-    const data = shardAt(0)
+    const data = dataShards[0] as (typeof deal.shards)[number]
     await flip(data)
     const result = await readBack('mib.bin', { extraRequests: 0 })
     assert.ok(droppedOne(result, data.provider), 'the corrupting data provider was dropped')
     assert.equal(result.dropped.length, 1, 'only the corrupting provider was dropped')
     await flip(data)
 
-    // A parity shard, used in place of a data shard whose provider is skipped: the rebuilt data
-    // fails to decrypt, and the bad parity piece is found the same way.
-    const parity = shardAt(deal.k)
+    // A parity shard, read because only k - 1 data shards' providers are asked (the others are
+    // skipped): the rebuilt data fails to decrypt, and the bad parity piece is found the same way.
+    const parity = parityShards[0] as (typeof deal.shards)[number]
     await flip(parity)
-    const viaParity = await readBack('mib.bin', { extraRequests: 0, excludeProviders: [shardAt(1).provider] })
+    const skipped = dataShards.slice(deal.k - 1).map((s) => s.provider)
+    const viaParity = await readBack('mib.bin', { extraRequests: 0, excludeProviders: skipped })
     assert.ok(droppedOne(viaParity, parity.provider), 'the corrupting parity provider was dropped')
     assert.equal(viaParity.dropped.length, 1, 'only the corrupting provider was dropped')
     await flip(parity)

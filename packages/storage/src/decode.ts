@@ -104,14 +104,7 @@ export type DecodeSegmentErrorType =
 /** One segment's plaintext from any `k` of its pieces: RS decode, strip padding, decrypt and verify. */
 export function decodeSegment(parameters: DecodeSegmentParameters): Uint8Array {
   const parts = decodeSegmentParts(parameters)
-  if (parts.length === 1) return parts[0] as Uint8Array
-  const plaintext = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    plaintext.set(part, offset)
-    offset += part.length
-  }
-  return plaintext
+  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)
 }
 
 /**

@@ -77,8 +77,8 @@ export type GetObjectErrorType =
  * Reads a stored object back: its deal from the chain, then per segment the fastest `k` pieces
  * (k requests, a backup one when a piece lags, the slowest cut), decoded, decrypted and written in
  * order. AES-GCM authenticates every segment; a segment that fails to decrypt has its pieces
- * checked against the sha256 its record keeps for each (older records: against its Merkle piece
- * root, itself checked against the on-chain root), the providers of bad ones are dropped and the
+ * checked against their Merkle piece roots (themselves checked against the on-chain root; older
+ * records: against the sha256 they keep for each), the providers of bad ones are dropped and the
  * segment is read again from others. The content's sha256 is checked against the record at the end.
  *
  * @example
@@ -119,8 +119,8 @@ export async function getObject(
   const total = codeWidthOf([object.total - 1, ...deal.shards.map((shard) => shard.erasureIndex)], deal.k)
   const data = Array.from({ length: deal.k }, (_, i) => i)
   // Pieces are read unchecked: AES-GCM authenticates each segment's ciphertext, so bytes a
-  // provider changed fail to decrypt. Only then are the segment's pieces checked one by one (the
-  // record's sha256 of each), the providers of bad ones dropped and the segment read again.
+  // provider changed fail to decrypt. Only then are the segment's pieces checked one by one
+  // (`checkSegment`), the providers of bad ones dropped and the segment read again.
   const read = (s: number) => {
     const pending = reader.fetchSegment(s, signal)
     pending.catch(() => {})

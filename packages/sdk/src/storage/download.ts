@@ -143,6 +143,14 @@ export async function createShardReader(
     return source.pieceRoots
   }
 
+  const badPiece = (source: Source, expected: string) =>
+    new StorageResponseError({
+      provider: source.shard.provider,
+      method: 'GET',
+      url: `${source.storage?.url}/v1/storage/shards/${source.shard.root}`,
+      expected,
+    })
+
   /** Why `bytes` are not piece `s` of `source`'s shard, or undefined when they are. */
   const mismatch = (
     source: Source,
@@ -154,14 +162,12 @@ export async function createShardReader(
   ): StorageResponseError | undefined => {
     const piece = pieces[s] as PieceRange
     if (bytes.length === piece.length && sameBytes(actual, expected)) return undefined
-    return new StorageResponseError({
-      provider: source.shard.provider,
-      method: 'GET',
-      url: `${source.storage?.url}/v1/storage/shards/${source.shard.root}`,
-      expected: known
+    return badPiece(
+      source,
+      known
         ? `piece ${s} with the recorded sha256 ${bytesToHex(expected)}`
         : `piece ${s} matching its piece root ${bytesToHex(expected)}`,
-    })
+    )
   }
 
   // Piece buffers handed back by `release`, by length, for `fetchPiece` to read into. Only whole
@@ -210,12 +216,7 @@ export async function createShardReader(
       const bad = mismatch(source, s, bytes, expected, known !== undefined, actual)
       if (bad) throw bad
     } else if (bytes.length !== piece.length) {
-      throw new StorageResponseError({
-        provider: source.shard.provider,
-        method: 'GET',
-        url: `${source.storage?.url}/v1/storage/shards/${source.shard.root}`,
-        expected: `piece ${s} of ${piece.length} bytes`,
-      })
+      throw badPiece(source, `piece ${s} of ${piece.length} bytes`)
     }
     fetched += bytes.length
     const ms = Math.max(1, performance.now() - startedAt)
