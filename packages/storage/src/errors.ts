@@ -88,3 +88,16 @@ export class SourceSizeMismatchError extends BaseError {
     this.actual = actual
   }
 }
+
+export type PieceRootHasherClosedErrorType = PieceRootHasherClosedError & {
+  name: 'PieceRootHasherClosedError'
+}
+
+/** A piece root asked of `createPieceRootHasher` and not hashed before it was closed. */
+export class PieceRootHasherClosedError extends BaseError {
+  constructor() {
+    super('The piece-root hasher was closed before this root was hashed.', {
+      name: 'PieceRootHasherClosedError',
+    })
+  }
+}

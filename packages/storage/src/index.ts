@@ -14,5 +14,7 @@ export * from './layout.ts'
 export * from './merkle.ts'
 // The encrypted object index
 export * from './object-index.ts'
+// Merkle roots of pieces on worker threads (uploads)
+export * from './piece-roots.ts'
 // Object records and their JSON
 export * from './record.ts'

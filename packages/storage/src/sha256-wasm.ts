@@ -105,19 +105,35 @@ export function nodeSha256Batch(): Sha256Batch {
   return nodeBatch
 }
 
+let wasmModule: object | null | undefined
 let wasmBatch: Sha256Batch | null | undefined
+
+/**
+ * The compiled kernel (a `WebAssembly.Module`, which worker threads can be given), or null where the
+ * engine has no WebAssembly SIMD. Compiled once.
+ */
+export function wasmSha256Module(): object | null {
+  if (wasmModule !== undefined) return wasmModule
+  wasmModule = null
+  if (webAssembly === undefined) return wasmModule
+  // Found through the package's name, so that a bundle (the built provider daemon) finds it too.
+  const bytes = readFileSync(storageAssetPath('sha256-kernel.wasm'))
+  // An engine without SIMD does not validate the module (it uses v128 throughout).
+  if (!webAssembly.validate(bytes)) return wasmModule
+  wasmModule = new webAssembly.Module(bytes)
+  return wasmModule
+}
 
 /** The WASM kernel's batch functions, or null where the engine has no WebAssembly SIMD. Loaded once. */
 export function wasmSha256Batch(): Sha256Batch | null {
   if (wasmBatch !== undefined) return wasmBatch
-  wasmBatch = null
-  if (webAssembly === undefined) return wasmBatch
-  // Found through the package's name, so that a bundle (the built provider daemon) finds it too.
-  const bytes = readFileSync(storageAssetPath('sha256-kernel.wasm'))
-  // An engine without SIMD does not validate the module (it uses v128 throughout).
-  if (!webAssembly.validate(bytes)) return wasmBatch
-  const instance = new webAssembly.Instance(new webAssembly.Module(bytes), {})
-  wasmBatch = createWasmBatch(instance.exports as unknown as KernelExports)
+  const module = wasmSha256Module()
+  wasmBatch =
+    module === null
+      ? null
+      : createWasmBatch(
+          new (webAssembly as WebAssemblyApi).Instance(module, {}).exports as unknown as KernelExports,
+        )
   return wasmBatch
 }
 

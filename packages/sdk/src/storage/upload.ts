@@ -4,7 +4,13 @@
  * (the first `keep` shards to finish are kept, the rest cut off).
  */
 import { storageDealsAbi } from '@stoa/protocol'
-import { createMerkleBuilder, merkleRoot, recycleSegmentPieces } from '@stoa/storage'
+import {
+  createMerkleBuilder,
+  createPieceRootHasher,
+  merkleRoot,
+  type PieceRootHasher,
+  recycleSegmentPieces,
+} from '@stoa/storage'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import { getBlock } from 'viem/actions'
 import { createDeal, type DealTerms } from '../actions/createDeal.ts'
@@ -58,6 +64,11 @@ export type UploadProgress = { bytes: number; totalBytes: number; mbPerSecond: n
 
 const CHUNK = 1024 * 1024
 const MAX_ATTEMPTS = 4
+/**
+ * Uploads of at least this many bytes (all shards together) hash their pieces on worker threads
+ * (createPieceRootHasher): below it, starting a worker costs more than it saves.
+ */
+const WORKER_HASHING_BYTES = 64 * 1024 * 1024
 
 class LongTailCut extends Error {
   constructor() {
@@ -86,6 +97,10 @@ export async function uploadShards(
   const slotCount = slots.length
   const startedAt = performance.now()
   const pieceRoots: (Uint8Array | undefined)[][] = slots.map(() => new Array(source.segmentCount))
+  // Piece roots are hashed beside the sending: on worker threads for a large upload, else on this
+  // thread as each piece streams.
+  const hasher: PieceRootHasher | undefined =
+    source.shardSize * slotCount >= WORKER_HASHING_BYTES ? createPieceRootHasher() : undefined
   // Memory stays bounded: one segment's pieces (the window) are held at a time. The window moves
   // on once the `keep` leading shards have all asked for the next segment, which a shard does only
   // after its socket took the last bytes of this one (the request body is pulled, not pushed), so
@@ -278,9 +293,12 @@ export async function uploadShards(
       positions[slot] = s
       notify()
       let piece: Uint8Array | undefined = await segmentFor(s, slot, slotSignal)
-      // The piece root is hashed as the piece streams (from its start; else afterwards, whole).
       const roots = pieceRoots[slot] as (Uint8Array | undefined)[]
-      const tree = within === 0 && roots[s] === undefined ? createMerkleBuilder() : undefined
+      // A worker hashes the piece while it streams; else it is hashed here as it streams (from its
+      // start; else afterwards, whole).
+      const hashing = hasher && roots[s] === undefined ? hasher.root(piece) : undefined
+      hashing?.catch(() => {})
+      const tree = !hasher && within === 0 && roots[s] === undefined ? createMerkleBuilder() : undefined
       for (let at = within; at < piece.length; at += CHUNK) {
         slotSignal.throwIfAborted()
         const chunk = piece.subarray(at, Math.min(at + CHUNK, piece.length))
@@ -289,7 +307,9 @@ export async function uploadShards(
         report()
         yield chunk
       }
-      if (tree) roots[s] = tree.finish().root
+      // The piece stays this shard's (the window cannot move past it) until its root is known.
+      if (hashing) roots[s] = await hashing
+      else if (tree) roots[s] = tree.finish().root
       else if (roots[s] === undefined) roots[s] = merkleRoot(piece)
       piece = undefined
     }
@@ -306,6 +326,7 @@ export async function uploadShards(
     signal?.removeEventListener('abort', abortAll)
     for (const controller of controllers) if (!controller.signal.aborted) controller.abort(new LongTailCut())
     await Promise.allSettled(runs)
+    await hasher?.close()
     windowPieces = undefined
     windowList = undefined
   }
