@@ -426,6 +426,12 @@ describe('manifest sources and deadlines', () => {
       await signedFetch(provider, devnet.alice.account, 'GET', `/v1/leases/${lease.leaseId}/logs`)
     ).text()
     assert.match(logs, /--name from-uri/)
+    // A second deploy (the reconciler acting on a list read before the first one finished) leaves
+    // the lease as it is: it does not start the workloads again and fail on finding them there.
+    await provider.services.leases.deploy(lease.leaseId)
+    const again = await leaseStatus(provider, lease.leaseId)
+    assert.equal(again.status, 'exited')
+    assert.equal(again.services[0]?.exitCode, 0)
   })
 })
 

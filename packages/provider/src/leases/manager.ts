@@ -351,7 +351,9 @@ export function leaseManager(init: LeaseManagerInit) {
       try {
         await withLock(leaseId, async () => {
           const lease = store.getLease(leaseId)
-          if (!lease || lease.status === 'closed') return
+          // Only a lease still starting: the reconciler may act on a list read before an earlier
+          // deploy of this lease finished, and a second start would find the workloads there.
+          if (!lease || lease.status !== 'starting') return
           const saved = await files.load(leaseId)
           if (!saved) {
             store.updateLease(leaseId, { error: 'the saved manifest is missing or damaged' })
