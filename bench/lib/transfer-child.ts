@@ -56,6 +56,8 @@ const gcObserver = new PerformanceObserver((list) => {
 })
 gcObserver.observe({ entryTypes: ['gc'] })
 const startedAt = performance.now()
+const cpuAtStart = process.cpuUsage()
+const faultsAtStart = process.resourceUsage().minorPageFault
 let extra: Record<string, unknown> = {}
 if (mode === 'put') {
   const record = await putObject(client, {
@@ -73,6 +75,7 @@ if (mode === 'put') {
   extra = { bytesFetched: result.bytesFetched, dropped: result.dropped.length }
 }
 const ms = performance.now() - startedAt
+const cpu = process.cpuUsage(cpuAtStart)
 gcObserver.disconnect()
 const gcKinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak' }
 const gcText = [...gcPauses]
@@ -80,10 +83,13 @@ const gcText = [...gcPauses]
   .join(', ')
 clearInterval(sampler)
 const mb = (bytes: number) => Math.round(bytes / 1e6)
+// CPU time of this process (all its threads) and minor page faults during the transfer.
+const cpuMs = { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) }
+const pageFaults = process.resourceUsage().minorPageFault - faultsAtStart
 console.error(
-  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB${'bytesFetched' in extra ? `; fetched ${mb(Number(extra.bytesFetched))} MB, ${extra.dropped} providers dropped` : ''}; GC ${gcText || 'none'}`,
+  `    ${mode}: rss before ${mb(baseRssBytes)} MB; peaks sampled: rss ${mb(memory.rss)} MB, array buffers ${mb(memory.arrayBuffers)} MB, heap ${mb(memory.heapUsed)} MB${'bytesFetched' in extra ? `; fetched ${mb(Number(extra.bytesFetched))} MB, ${extra.dropped} providers dropped` : ''}; GC ${gcText || 'none'}; CPU user ${cpuMs.user} ms, system ${cpuMs.system} ms, ${pageFaults} page faults`,
 )
 // maxRSS is in KiB.
 const peakRssBytes = process.resourceUsage().maxRSS * 1024
-process.stdout.write(`${JSON.stringify({ ms, peakRssBytes, baseRssBytes, ...extra })}\n`)
+process.stdout.write(`${JSON.stringify({ ms, peakRssBytes, baseRssBytes, cpuMs, pageFaults, ...extra })}\n`)
 process.exit(0)

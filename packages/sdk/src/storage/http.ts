@@ -13,6 +13,7 @@ import {
   StorageTimeoutError,
   StorageUnreachableError,
 } from './errors.ts'
+import { Http1ResponseError, http1Get } from './http1.ts'
 
 export type StorageInfo = {
   askPricePerByteSecond: bigint
@@ -116,6 +117,8 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
   const { provider, account, chainId, market } = parameters
   const defaultTimeoutMs = parameters.timeoutMs ?? 15_000
   const fetchFn = parameters.fetch ?? globalThis.fetch
+  // Shard bytes from an http: gateway skip fetch (http1.ts says why); a given fetch is always used.
+  const directReads = parameters.fetch === undefined && base.startsWith('http:')
 
   type Request = {
     method: string
@@ -125,6 +128,16 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
     headers?: Record<string, string> | undefined
     signed: boolean
     options: StorageCallOptions
+    /**
+     * Reads the answer with `http1Get` instead of fetch, when the gateway is `http:` and no fetch
+     * was given: its 2xx body into `into`'s buffer.
+     */
+    direct?:
+      | {
+          into: ((size: number) => Uint8Array | undefined) | undefined
+          onChunk: ((chunk: Uint8Array) => void) | undefined
+        }
+      | undefined
   }
 
   /**
@@ -180,6 +193,23 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
       return new StorageUnreachableError({ ...target, cause: error })
     }
     try {
+      if (request.direct && directReads) {
+        const response = await http1Get({
+          url: new URL(url),
+          headers,
+          signal: controller.signal,
+          onActivity: touch,
+          into: request.direct.into,
+          onChunk: request.direct.onChunk,
+        }).catch((error: unknown) => {
+          if (error instanceof Http1ResponseError) throw shape(request, error.expected)
+          throw error
+        })
+        if (response.status < 200 || response.status >= 300) {
+          throw providerError(target, response.status, Buffer.from(response.body).toString('utf8'))
+        }
+        return response.body as T
+      }
       let requestBody: string | ReadableStream<Uint8Array> | undefined = body
       if (request.stream) {
         const iterator = request.stream[Symbol.asyncIterator]()
@@ -380,6 +410,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
         headers,
         signed: true,
         options,
+        direct: { into, onChunk },
       }
       return call(request, (response, touch) => readBytes(response, touch, onChunk, into))
     },
