@@ -5,8 +5,8 @@
 //
 //   node transfer-child.mjs put|get --deployment FILE --file PATH --name NAME
 //
-// Prints one JSON line on stdout: { ms, peakRssBytes, baseRssBytes, dealId? }; a memory breakdown
-// on stderr.
+// Prints one JSON line on stdout: { ms, peakRssBytes, baseRssBytes, cpuMs, pageFaults, dealId? }; its
+// memory, garbage collection and CPU time on stderr.
 import { readFile } from 'node:fs/promises'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
