@@ -1,5 +1,6 @@
-import { createDecipheriv, createHash } from 'node:crypto'
+import { createDecipheriv } from 'node:crypto'
 import { InvalidParameterError, type InvalidParameterErrorType } from '@stoa/protocol'
+import { createContentHasher } from './content-hash.ts'
 import { segmentAad, unwrapSegmentKey } from './crypto.ts'
 import { erasureCoderFor } from './encode.ts'
 import { NotEnoughShardsError, type NotEnoughShardsErrorType } from './erasure/errors.ts'
@@ -15,6 +16,8 @@ import type { ObjectRecord, SegmentRecord } from './record.ts'
 
 /** Bytes decrypted per decipher call. */
 const DECIPHER_STEP = 1024 * 1024
+/** Objects from this size on have their content hashed on a worker thread (createContentHasher). */
+const THREADED_HASH_BYTES = 16 * 1024 * 1024
 
 const hex = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
@@ -189,47 +192,56 @@ export type DecodeObjectErrorType = DecodeSegmentErrorType | ContentHashMismatch
  */
 export async function* decodeObject(parameters: DecodeObjectParameters): AsyncGenerator<Uint8Array> {
   const { object, masterKey, signal } = parameters
-  const contentHash = createHash('sha256')
+  // Hashed beside the decoding on a worker thread for a large object (see createContentHasher).
+  const contentHash = createContentHasher({ thread: object.size >= THREADED_HASH_BYTES })
   let expected = 0
   let size = 0
-  for await (const { segmentIndex, pieces } of parameters.segments) {
-    signal?.throwIfAborted()
-    if (segmentIndex !== expected || segmentIndex >= object.segments.length) {
-      throw new InvalidParameterError('segmentIndex', `segment ${expected} (segments in order)`, segmentIndex)
-    }
-    const record = object.segments[segmentIndex] as SegmentRecord
-    const decode = (from: readonly (Uint8Array | undefined)[]) =>
-      decodeSegmentParts({
-        pieces: from,
-        segmentIndex,
-        record,
-        objectId: object.objectId,
-        masterKey,
-        k: object.k,
-        total: object.total,
-      })
-    let parts: Uint8Array[]
-    try {
-      parts = decode(pieces)
-    } catch (error) {
-      if (!(error instanceof DecryptionFailedError) || !parameters.retrySegment) throw error
-      const other = await parameters.retrySegment(segmentIndex, pieces, error)
-      if (other === undefined) throw error
+  try {
+    for await (const { segmentIndex, pieces } of parameters.segments) {
       signal?.throwIfAborted()
-      parts = decode(other)
+      if (segmentIndex !== expected || segmentIndex >= object.segments.length) {
+        throw new InvalidParameterError(
+          'segmentIndex',
+          `segment ${expected} (segments in order)`,
+          segmentIndex,
+        )
+      }
+      const record = object.segments[segmentIndex] as SegmentRecord
+      const decode = (from: readonly (Uint8Array | undefined)[]) =>
+        decodeSegmentParts({
+          pieces: from,
+          segmentIndex,
+          record,
+          objectId: object.objectId,
+          masterKey,
+          k: object.k,
+          total: object.total,
+        })
+      let parts: Uint8Array[]
+      try {
+        parts = decode(pieces)
+      } catch (error) {
+        if (!(error instanceof DecryptionFailedError) || !parameters.retrySegment) throw error
+        const other = await parameters.retrySegment(segmentIndex, pieces, error)
+        if (other === undefined) throw error
+        signal?.throwIfAborted()
+        parts = decode(other)
+      }
+      expected++
+      for (const part of parts) {
+        await contentHash.update(part)
+        size += part.length
+        yield part
+      }
     }
-    expected++
-    for (const part of parts) {
-      contentHash.update(part)
-      size += part.length
-      yield part
+    if (expected !== object.segments.length) {
+      throw new InvalidParameterError('segments', `all ${object.segments.length} segments`, `${expected}`)
     }
-  }
-  if (expected !== object.segments.length) {
-    throw new InvalidParameterError('segments', `all ${object.segments.length} segments`, `${expected}`)
-  }
-  const actual = hex(contentHash.digest())
-  if (actual !== hex(object.sha256) || size !== object.size) {
-    throw new ContentHashMismatchError({ expected: hex(object.sha256), actual })
+    const actual = hex(await contentHash.digest())
+    if (actual !== hex(object.sha256) || size !== object.size) {
+      throw new ContentHashMismatchError({ expected: hex(object.sha256), actual })
+    }
+  } finally {
+    contentHash.close()
   }
 }

@@ -101,3 +101,15 @@ export class PieceRootHasherClosedError extends BaseError {
     })
   }
 }
+
+export type ContentHasherFailedErrorType = ContentHasherFailedError & { name: 'ContentHasherFailedError' }
+
+/** The worker thread of `createContentHasher` stopped after it took bytes, so no digest can be given. */
+export class ContentHasherFailedError extends BaseError {
+  constructor({ cause }: { cause: unknown }) {
+    super('The thread hashing the content stopped before the digest.', {
+      name: 'ContentHasherFailedError',
+      cause: cause instanceof Error ? cause : new Error(String(cause)),
+    })
+  }
+}

@@ -1,5 +1,7 @@
 // Erasure coding (Reed-Solomon over GF(2^8), WASM SIMD kernel)
 
+// Hashing on worker threads: content sha256 (downloads), Merkle roots of pieces (uploads)
+export * from './content-hash.ts'
 // Encryption: master key, segments, wrapped keys, index blob
 export * from './crypto.ts'
 export * from './decode.ts'
@@ -14,7 +16,6 @@ export * from './layout.ts'
 export * from './merkle.ts'
 // The encrypted object index
 export * from './object-index.ts'
-// Merkle roots of pieces on worker threads (uploads)
 export * from './piece-roots.ts'
 // Object records and their JSON
 export * from './record.ts'

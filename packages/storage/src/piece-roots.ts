@@ -98,8 +98,6 @@ export function createPieceRootHasher(parameters: CreatePieceRootHasherParameter
     } catch {
       break
     }
-    // An idle worker does not keep the process alive.
-    worker.unref()
     const lane: Lane = { worker, posted: new Map(), buffers: [] }
     worker.on('message', (reply: Reply) => {
       const job = lane.posted.get(reply.id)
@@ -114,6 +112,9 @@ export function createPieceRootHasher(parameters: CreatePieceRootHasherParameter
     })
     worker.on('error', () => drop(lane))
     worker.on('exit', () => drop(lane))
+    // An idle worker does not keep the process alive (unreferenced after the listeners: adding a
+    // 'message' one references it again).
+    worker.unref()
     lanes.push(lane)
   }
 
