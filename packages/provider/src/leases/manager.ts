@@ -353,7 +353,7 @@ export function leaseManager(init: LeaseManagerInit) {
           const lease = store.getLease(leaseId)
           // Only a lease still starting: the reconciler may act on a list read before an earlier
           // deploy of this lease finished, and a second start would find the workloads there.
-          if (!lease || lease.status !== 'starting') return
+          if (lease?.status !== 'starting') return
           const saved = await files.load(leaseId)
           if (!saved) {
             store.updateLease(leaseId, { error: 'the saved manifest is missing or damaged' })
