@@ -16,6 +16,7 @@ export type StorageFetchOptions = {
   sendJson?: unknown
   headers?: Record<string, string>
   unsigned?: boolean
+  signal?: AbortSignal
 }
 
 export async function storageFetch(
@@ -52,6 +53,7 @@ export async function storageFetch(
     method,
     headers,
     ...(body !== undefined ? { body } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.bytes instanceof ReadableStream ? { duplex: 'half' } : {}),
   } as RequestInit)
 }

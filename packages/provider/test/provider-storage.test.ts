@@ -146,6 +146,42 @@ describe('uploads and reads', () => {
       `/v1/storage/shards/0x${'ab'.repeat(32)}`,
     )
     assert.deepEqual([unknown.status, (await errorOf(unknown)).code], [404, 'shard-not-found'])
+
+    // Shard bytes are written straight to the response (sendData): the CORS and Stoa headers still
+    // go out, reads side by side each get their own bytes, and a reader that hangs up mid-body
+    // leaves the next reads whole.
+    assert.equal(whole.headers.get('access-control-allow-origin'), '*')
+    assert.equal(whole.headers.get('x-stoa-root'), root)
+    const cut = new AbortController()
+    const cutRead = await storageFetch(provider, devnet.alice.account, 'GET', `/v1/storage/shards/${root}`, {
+      signal: cut.signal,
+    })
+    const reader = cutRead.body?.getReader()
+    await reader?.read()
+    cut.abort()
+    const ranges = [
+      [0, 99_999],
+      [50_000, data.length - 1],
+      [7, 7],
+      [123_456, 150_000],
+    ] as const
+    const reads = await Promise.all(
+      ranges.map(async ([start, end]) => {
+        const response = await storageFetch(
+          provider,
+          devnet.alice.account,
+          'GET',
+          `/v1/storage/shards/${root}`,
+          {
+            headers: { range: `bytes=${start}-${end}` },
+          },
+        )
+        return Buffer.from(await response.arrayBuffer())
+      }),
+    )
+    for (const [i, [start, end]] of ranges.entries()) {
+      assert.ok(reads[i]?.equals(data.subarray(start, end + 1)), `bytes ${start}-${end}`)
+    }
   })
 
   test('tree levels: 6 and up from the kept tree, lower ones rebuilt for a small shard', async () => {

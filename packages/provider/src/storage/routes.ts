@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import { verifyGatewayRequest } from '@stoa/protocol'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from 'viem'
@@ -271,23 +272,40 @@ export function storageRoutes(init: StorageRoutesInit, components: StorageRoutes
       reply.header('content-type', 'application/octet-stream')
       reply.header('x-stoa-root', shard.root)
       const rangeHeader = request.headers.range
-      if (rangeHeader === undefined) {
-        reply.header('content-length', String(shard.size))
-        return reply.send(shard.size === 0 ? Buffer.alloc(0) : shards.openData(shard.root))
+      let range = { start: 0, end: shard.size - 1 }
+      if (rangeHeader !== undefined) {
+        const asked = parseRange(rangeHeader, shard.size)
+        if (!asked) {
+          reply.header('content-range', `bytes */${shard.size}`)
+          throw new StorageRequestError(
+            416,
+            'range-not-satisfiable',
+            `Expected one range "bytes=a-b", "bytes=a-" or "bytes=-n" within the shard's ${shard.size} bytes.`,
+          )
+        }
+        range = asked
+        reply.code(206)
+        reply.header('content-range', `bytes ${range.start}-${range.end}/${shard.size}`)
       }
-      const range = parseRange(rangeHeader, shard.size)
-      if (!range) {
-        reply.header('content-range', `bytes */${shard.size}`)
-        throw new StorageRequestError(
-          416,
-          'range-not-satisfiable',
-          `Expected one range "bytes=a-b", "bytes=a-" or "bytes=-n" within the shard's ${shard.size} bytes.`,
-        )
-      }
-      reply.code(206)
-      reply.header('content-range', `bytes ${range.start}-${range.end}/${shard.size}`)
       reply.header('content-length', String(range.end - range.start + 1))
-      return reply.send(shards.openData(shard.root, range))
+      if (range.end < range.start) return reply.send(Buffer.alloc(0))
+      // Written straight to the response, out of reused read buffers (sendData), not through a
+      // stream that allocates every chunk: Fastify's hooks but onSend still run (CORS headers are
+      // set by then; the onResponse hook logs and counts the request).
+      reply.hijack()
+      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders)
+      try {
+        await shards.sendData(shard.root, range, reply.raw)
+        reply.raw.end()
+      } catch (error) {
+        // Headers are gone: all that is left is to cut the connection, which the reader sees as a
+        // short body.
+        // A reader that hung up (a hedged request cut once enough pieces came) is routine.
+        const detail = { root: shard.root, error: (error as Error).message }
+        if (reply.raw.destroyed) request.log.debug(detail, 'shard read cut by the reader')
+        else request.log.warn(detail, 'shard read failed')
+        reply.raw.destroy()
+      }
     })
 
     app.get('/v1/storage/shards/:root/nodes', async (request, reply) => {
