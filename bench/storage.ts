@@ -9,7 +9,8 @@
 //      its peak RSS is the upload's (or download's) alone, against the slowest single stage
 //      (goals: upload >= 50% of it, download >= 60%; upload peak RSS <= 300 MB). The child is
 //      bench/lib/transfer-child.ts bundled with esbuild and run with plain node, as an application
-//      would ship the SDK;
+//      would ship the SDK. The CPU seconds each transfer cost, client and providers together, are printed too: on a
+//      machine with few cores the processes share them, which bounds the rates;
 //   3. gas per storage proof for a 1 GiB shard (forge, --isolate; goal <= 45k).
 //
 // Stages and transfers run `--runs` times (default 3) and each figure is the median, since rates on
@@ -24,8 +25,8 @@
 import { execFile, spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { createStoaClient, storageClientFor } from '@stoa/sdk'
@@ -82,7 +83,40 @@ async function timed(label: string, bytes: number, run: () => unknown): Promise<
 
 // ---------------------------------------------------------------- transfers, in a bundled child
 
-type TransferFigures = { ms: number; peakRssBytes: number; baseRssBytes: number; dealId?: string }
+type TransferFigures = {
+  ms: number
+  peakRssBytes: number
+  baseRssBytes: number
+  cpuMs: { user: number; system: number }
+  dealId?: string
+  /** CPU ms of the six provider daemons during the transfer (Linux /proc; 0 elsewhere). */
+  providerCpuMs?: number
+}
+
+/** CPU ms (user + system) a process has used so far, from /proc (Linux); 0 where unreadable. */
+async function processCpuMs(pid: number): Promise<number> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
+    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return 0
+  }
+}
+
+const totalCpuMs = (figures: TransferFigures) =>
+  figures.cpuMs.user + figures.cpuMs.system + (figures.providerCpuMs ?? 0)
+
+const cpuText = (figures: TransferFigures) =>
+  `CPU: client ${((figures.cpuMs.user + figures.cpuMs.system) / 1000).toFixed(1)} s, providers ${((figures.providerCpuMs ?? 0) / 1000).toFixed(1)} s`
+
+/** `runChild`, with the providers' CPU time during it added. */
+async function runMeasured(args: string[], providerPids: number[]): Promise<TransferFigures> {
+  const cpu = async () => (await Promise.all(providerPids.map(processCpuMs))).reduce((a, b) => a + b, 0)
+  const before = await cpu()
+  const figures = await runChild(args)
+  return { ...figures, providerCpuMs: (await cpu()) - before }
+}
 
 const transferChild = join(repositoryRoot, 'bench/.build/transfer-child.mjs')
 
@@ -302,6 +336,7 @@ async function main(): Promise<void> {
       entry: join(repositoryRoot, 'bench/lib/transfer-child.ts'),
       outfile: transferChild,
     })
+    const providerPids = providers.providers.map((provider) => provider.pid)
     const source = join(dir, 'object.bin')
     const fetched = join(dir, 'fetched.bin')
     const ups: TransferFigures[] = []
@@ -314,14 +349,16 @@ async function main(): Promise<void> {
         '--name',
         `bench-${Date.now().toString(36)}-${index}.bin`,
       ]
-      ups.push(await runChild(['put', '--file', source, ...common]))
+      ups.push(await runMeasured(['put', '--file', source, ...common], providerPids))
       await rm(source, { force: true })
-      downs.push(await runChild(['get', '--file', fetched, ...common]))
+      downs.push(await runMeasured(['get', '--file', fetched, ...common], providerPids))
       const fetchedDigest = await fileDigest(fetched)
       await rm(fetched, { force: true })
       if (fetchedDigest !== sourceDigest) throw new Error('the fetched file differs from the stored one')
+      const lastUp = ups.at(-1) as TransferFigures
+      const lastDown = downs.at(-1) as TransferFigures
       console.log(
-        `    run ${index + 1}: upload ${rate(size, (ups.at(-1) as TransferFigures).ms).toFixed(1)} MB/s, download ${rate(size, (downs.at(-1) as TransferFigures).ms).toFixed(1)} MB/s`,
+        `    run ${index + 1}: upload ${rate(size, lastUp.ms).toFixed(1)} MB/s (${cpuText(lastUp)}), download ${rate(size, lastDown.ms).toFixed(1)} MB/s (${cpuText(lastDown)})`,
       )
     }
     const up = {
@@ -342,6 +379,11 @@ async function main(): Promise<void> {
     figure('storage.download', downRate, 'MB/s', null)
     figure('storage.download.vs-slowest-stage', (downRate / slowest.down) * 100, '%', '>= 60')
     figure('storage.download.peak-rss', down.peakRssBytes / 1e6, 'MB', null)
+    // CPU seconds the transfer cost, client and six providers together: on a machine with few
+    // cores they share them, so this bounds the rate (cores x seconds of wall time).
+    figure('storage.upload.cpu-seconds', median(ups.map(totalCpuMs)) / 1000, 's', null)
+    figure('storage.download.cpu-seconds', median(downs.map(totalCpuMs)) / 1000, 's', null)
+    console.log(`  (${availableParallelism()} cores)`)
 
     if (!flags['skip-gas']) {
       console.log('\n[3] gas per storage proof, 1 GiB shard (forge test --isolate)')
