@@ -5,7 +5,7 @@
  * Why by hand: fetch (undici), `node:http` and `undici.request` all hand a body over in buffers
  * they allocate, one per socket read (64 KiB). A 1 GiB download then allocates 1 GiB of chunks on
  * top of the pieces they are copied into; that memory counts against V8's external-memory limit,
- * so it also starts a major garbage collection about every 64 MB. A socket made with `onread`
+ * so it also starts a major garbage collection every few tens of MB. A socket made with `onread`
  * reads into memory it is given instead: each read here lands in the unfilled part of the piece
  * buffer, so the kernel copies the bytes into place once and nothing is allocated per read.
  *
