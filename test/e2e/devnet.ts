@@ -181,6 +181,10 @@ export type StorageDevnetProvider = {
   pid: number
   /** SIGKILL to the provider's process group (a crash, no goodbye); resolves once it exited. */
   kill(): Promise<void>
+  /** SIGSTOP to the process group: the daemon stops dead, its sockets stay open and unanswered. */
+  pause(): void
+  /** SIGCONT: it runs on from where it stopped. */
+  resume(): void
   alive(): boolean
 }
 
@@ -321,6 +325,8 @@ export async function startStorageDevnet(options: { providers: number; capacityB
             killGroup(child, 'SIGKILL')
             await exited
           },
+          pause: () => killGroup(child, 'SIGSTOP'),
+          resume: () => killGroup(child, 'SIGCONT'),
           alive: () => child.exitCode === null && child.signalCode === null,
         }
       }),

@@ -263,7 +263,7 @@ export async function createShardReader(
     // spends CPU and bandwidth on bytes that would be thrown away; a slow or stalled one is raced.
     // (A failed request is replaced at once, whatever the timer.)
     const startedAt = performance.now()
-    let hedged = false
+    let hedged = 0
     let hedgeTimer: ReturnType<typeof setTimeout> | undefined
     const next = (): Source | undefined =>
       sources
@@ -284,15 +284,16 @@ export async function createShardReader(
           return
         }
         if (got.size > (have?.size ?? 0) && hedgeTimer === undefined && extra > 0) {
-          hedgeTimer = setTimeout(
-            () => {
-              hedged = true
-              pump()
-            },
-            Math.max(20, (performance.now() - startedAt) / 2),
-          )
+          const delay = Math.max(20, (performance.now() - startedAt) / 2)
+          const hedge = () => {
+            hedged += extra
+            // Again after as long, while pieces are still missing (cleared once k arrived).
+            hedgeTimer = setTimeout(hedge, delay)
+            pump()
+          }
+          hedgeTimer = setTimeout(hedge, delay)
         }
-        while (running.size < k - got.size + (hedged ? extra : 0)) {
+        while (running.size < k - got.size + hedged) {
           const source = next()
           if (!source) break
           running.add(source)
@@ -309,11 +310,19 @@ export async function createShardReader(
                 reject(signal.reason)
                 return
               }
-              // Cut because k pieces arrived: no fault of the provider's.
-              if (controller.signal.aborted) return
-              // Bad bytes drop a provider even when they come after k good pieces.
-              if (isTransientStorageFailure(error)) skipped.add(source)
-              else drop(source, describe(error))
+              // Cut because k pieces arrived first: no fault, but it was slower this time, so it
+              // ranks a little lower for the next segment (a stalled one is not picked first again).
+              if (controller.signal.aborted) {
+                source.speed *= 0.5
+                return
+              }
+              // A provider that failed or timed out ranks last for later segments too (its
+              // measured speed comes back as it serves again). Bad bytes drop a provider, even
+              // when they come after k good pieces.
+              if (isTransientStorageFailure(error)) {
+                skipped.add(source)
+                source.speed = 0
+              } else drop(source, describe(error))
               if (got.size < k) pump()
             },
           )
