@@ -4,7 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { devnetAccounts, findFreePort } from '@stoa/sdk/devnet'
+import { devnetAccounts, findFreePort, readDevnetBalances } from '@stoa/sdk/devnet'
+import { devnetAccountsWithProviders } from '../src/devnet/accounts.ts'
+import { runDevnet } from '../src/devnet/run-devnet.ts'
 import { type CliIo, deploymentFileOf, main, writeDeploymentFile } from '../src/index.ts'
 import {
   castCall,
@@ -256,6 +258,43 @@ describe('stoa devnet --state DIR', () => {
     } finally {
       const secondExit = await stopDevnetProcess(second, 'SIGINT')
       assert.equal(secondExit.code, 0, second.stderr())
+    }
+  })
+})
+
+describe('runDevnet with a saved chain and more providers than before', () => {
+  test('funds the provider accounts the saved chain never funded, and only those', async () => {
+    const stateDir = join(scratch, 'state-more')
+    const deploymentFile = join(stateDir, 'cli-deployment.json')
+    const first = await runDevnet({ stateDir, deploymentFile, providerAccounts: 3, mineIntervalMs: 0 })
+    const balancesOf = async (devnet: typeof first) =>
+      new Map<string, { stoa: bigint; credits: bigint }>(
+        (
+          await readDevnetBalances({
+            rpcUrl: devnet.anvil.rpcUrl,
+            deployment: devnet.deployment,
+            accounts: devnetAccountsWithProviders(5),
+          })
+        ).map((balance) => [balance.name as string, balance]),
+      )
+    const before = await balancesOf(first)
+    assert.equal(before.get('provider4')?.stoa, 0n)
+    await first.stop()
+
+    const second = await runDevnet({ stateDir, deploymentFile, providerAccounts: 5, mineIntervalMs: 0 })
+    try {
+      assert.equal(second.summary.reused, true)
+      const after = await balancesOf(second)
+      for (const name of ['provider4', 'provider5']) {
+        assert.ok((after.get(name)?.stoa ?? 0n) > 0n, `${name} holds STOA`)
+        assert.ok((after.get(name)?.credits ?? 0n) > 0n, `${name} holds credits`)
+      }
+      for (const name of ['alice', 'provider1']) {
+        assert.equal(after.get(name)?.stoa, before.get(name)?.stoa, `${name} was not funded twice`)
+        assert.equal(after.get(name)?.credits, before.get(name)?.credits)
+      }
+    } finally {
+      await second.stop()
     }
   })
 })
