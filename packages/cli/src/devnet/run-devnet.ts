@@ -182,28 +182,6 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
         () => 'contracts found at the saved addresses',
       )
       reused = true
-      // Accounts the saved chain never funded (a restart with more providers than before) are
-      // funded now; one holding STOA or credits is left as it is.
-      if (options.fund ?? true) {
-        const balances = await readDevnetBalances({ rpcUrl: anvil.rpcUrl, deployment, accounts })
-        const unfunded = accounts.filter((_, i) => balances[i]?.stoa === 0n && balances[i]?.credits === 0n)
-        if (unfunded.length > 0) {
-          await step(
-            'fund',
-            () =>
-              fundDevnetAccounts({
-                rpcUrl: anvil.rpcUrl,
-                deployment,
-                deployerKey: deployer.privateKey,
-                accounts: unfunded,
-                ...(signal === undefined ? {} : { signal }),
-                ...(onProgress === undefined ? {} : { onProgress }),
-              }),
-            (result) =>
-              `${result.accounts.length} accounts new to the saved chain, ${result.transactions} transactions`,
-          )
-        }
-      }
     } else {
       const deployed = await step(
         'deploy',
@@ -217,19 +195,30 @@ export async function runDevnet(options: RunDevnetOptions = {}): Promise<Devnet>
         (result) => `${result.transactions} transactions, ${result.gasUsed} gas`,
       )
       deployment = deploymentFileOf(deployed, accounts)
-      if (options.fund ?? true) {
+    }
+    if (options.fund ?? true) {
+      // On a saved chain, only the accounts it never funded (a restart with more providers than
+      // before): one holding STOA or credits is left as it is.
+      let toFund = accounts
+      if (reused) {
+        const balances = await readDevnetBalances({ rpcUrl: anvil.rpcUrl, deployment, accounts })
+        toFund = accounts.filter((_, i) => balances[i]?.stoa === 0n && balances[i]?.credits === 0n)
+      }
+      if (toFund.length > 0) {
+        const funded = deployment
         await step(
           'fund',
           () =>
             fundDevnetAccounts({
               rpcUrl: anvil.rpcUrl,
-              deployment,
+              deployment: funded,
               deployerKey: deployer.privateKey,
-              accounts,
+              accounts: toFund,
               ...(signal === undefined ? {} : { signal }),
               ...(onProgress === undefined ? {} : { onProgress }),
             }),
-          (result) => `${result.accounts.length} accounts, ${result.transactions} transactions`,
+          (result) =>
+            `${result.accounts.length} accounts${reused ? ' new to the saved chain' : ''}, ${result.transactions} transactions`,
         )
       }
     }
