@@ -169,30 +169,6 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
     }
   })
 
-  it('4-of-6: reads bit-exact with any two of the six providers stopped (all 15 pairs, SIGSTOP)', async (t) => {
-    const record = records.get('mib.bin') as ObjectRecord
-    const deal = await getDeal(alice, { dealId: record.dealId })
-    const holders = deal.shards.map((s) => providerOf(s.provider))
-    const times: number[] = []
-    for (let a = 0; a < holders.length; a++) {
-      for (let b = a + 1; b < holders.length; b++) {
-        const pair = [holders[a], holders[b]] as StorageDevnetProvider[]
-        for (const provider of pair) provider.pause()
-        try {
-          const startedAt = performance.now()
-          await readBack('mib.bin')
-          times.push(Math.round(performance.now() - startedAt))
-        } finally {
-          for (const provider of pair) provider.resume()
-        }
-      }
-    }
-    assert.equal(times.length, 15)
-    const line = `get mib.bin with two providers stopped, ms per pair: ${times.join(', ')}`
-    figures.push(line)
-    t.diagnostic(line)
-  })
-
   it('catches a provider serving corrupted bytes and reads from another', async () => {
     const record = records.get('mib.bin') as ObjectRecord
     const deal = await getDeal(alice, { dealId: record.dealId })
@@ -382,6 +358,32 @@ describe('storage end to end (devnet, 7 real provider daemons)', { timeout: 900_
     assert.deepEqual(names, ['big.bin', 'empty.bin', 'mib.bin', 'one.bin', 'repair.bin'])
     await readBack('one.bin', { client: fresh })
     await readBack('repair.bin', { client: fresh })
+  })
+
+  // Late in the file: a frozen provider's prover falls behind, which the proof and repair test
+  // above counts on not happening.
+  it('4-of-6: reads bit-exact with any two of the six providers stopped (all 15 pairs, SIGSTOP)', async (t) => {
+    const record = records.get('mib.bin') as ObjectRecord
+    const deal = await getDeal(alice, { dealId: record.dealId })
+    const holders = deal.shards.map((s) => providerOf(s.provider))
+    const times: number[] = []
+    for (let a = 0; a < holders.length; a++) {
+      for (let b = a + 1; b < holders.length; b++) {
+        const pair = [holders[a], holders[b]] as StorageDevnetProvider[]
+        for (const provider of pair) provider.pause()
+        try {
+          const startedAt = performance.now()
+          await readBack('mib.bin')
+          times.push(Math.round(performance.now() - startedAt))
+        } finally {
+          for (const provider of pair) provider.resume()
+        }
+      }
+    }
+    assert.equal(times.length, 15)
+    const line = `get mib.bin with two providers stopped, ms per pair: ${times.join(', ')}`
+    figures.push(line)
+    t.diagnostic(line)
   })
 
   it('reads bit-exact with two real providers of the deal stopped (SIGKILL)', async () => {

@@ -146,12 +146,14 @@ describe('http1Get', () => {
     // closes it without a word on the next request (second port), as a server whose keep-alive
     // ran out just as the request went.
     let opened = 0
+    const heads: string[] = []
     const serve = (closeAt: 'idle' | 'next') =>
       createNetServer((socket) => {
         opened++
         let requests = 0
         socket.on('error', () => {})
-        socket.on('data', () => {
+        socket.on('data', (data) => {
+          heads.push(data.toString('latin1'))
           requests++
           if (requests > 1) return void socket.destroy()
           socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
@@ -163,8 +165,12 @@ describe('http1Get', () => {
       const url = await listen(serve(closeAt))
       assert.equal(Buffer.from((await get(url)).body).toString(), 'ok')
       await sleep(100)
-      assert.equal(Buffer.from((await get(url)).body).toString(), 'ok')
+      heads.length = 0
+      const again = await get(url, { headersAgain: async () => ({ 'x-test': 'signed again' }) })
+      assert.equal(Buffer.from(again.body).toString(), 'ok')
       assert.equal(opened, 2, closeAt)
+      // Sent again on the new connection with fresh headers (a signed request needs a new nonce).
+      if (closeAt === 'next') assert.match(heads.at(-1) ?? '', /x-test: signed again/)
     }
   })
 

@@ -153,25 +153,31 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
     const { signal } = request.options
     signal?.throwIfAborted()
     const body = request.json === undefined ? undefined : JSON.stringify(request.json, jsonBigint)
-    const headers: Record<string, string> = { accept: 'application/json', ...request.headers }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    if (request.stream) headers['content-type'] = 'application/octet-stream'
-    if (request.signed && account) {
-      const parsed = new URL(url)
-      Object.assign(
-        headers,
-        await signGatewayRequest({
-          account,
-          chainId,
-          market,
-          method: request.method,
-          path: `${parsed.pathname}${parsed.search}`,
-          body,
-          leaseId: 0n,
-          expiry: Math.floor(Date.now() / 1000) + 240,
-        }),
-      )
+    // Signed anew for each send: a request sent again (http1Get on a stale connection) needs a
+    // fresh nonce, since the first may have reached the provider and spent its own.
+    const headersOf = async (): Promise<Record<string, string>> => {
+      const headers: Record<string, string> = { accept: 'application/json', ...request.headers }
+      if (body !== undefined) headers['content-type'] = 'application/json'
+      if (request.stream) headers['content-type'] = 'application/octet-stream'
+      if (request.signed && account) {
+        const parsed = new URL(url)
+        Object.assign(
+          headers,
+          await signGatewayRequest({
+            account,
+            chainId,
+            market,
+            method: request.method,
+            path: `${parsed.pathname}${parsed.search}`,
+            body,
+            leaseId: 0n,
+            expiry: Math.floor(Date.now() / 1000) + 240,
+          }),
+        )
+      }
+      return headers
     }
+    const headers = await headersOf()
     const timeoutMs = request.options.timeoutMs ?? defaultTimeoutMs
     const controller = new AbortController()
     let timedOut = false
@@ -197,6 +203,7 @@ export function createStorageClient(parameters: CreateStorageClientParameters): 
         const response = await http1Get({
           url: new URL(url),
           headers,
+          headersAgain: headersOf,
           signal: controller.signal,
           onActivity: touch,
           into: request.direct.into,

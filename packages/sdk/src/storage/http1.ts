@@ -37,6 +37,12 @@ export type Http1GetParameters = {
   url: URL
   /** Request headers besides Host, Connection and Content-Length. */
   headers: Readonly<Record<string, string>>
+  /**
+   * Headers for sending the request again on a new connection, after a pooled one closed unanswered
+   * (default: `headers`). A signed request needs a fresh nonce there: the first may have reached
+   * the server and spent its own.
+   */
+  headersAgain?: (() => Promise<Readonly<Record<string, string>>>) | undefined
   signal: AbortSignal
   /** Called whenever bytes arrive (to restart an idle timer). */
   onActivity?: (() => void) | undefined
@@ -83,7 +89,8 @@ const idle = new Map<string, Connection[]>()
 
 /**
  * Sends `GET url` and reads the answer. A connection taken from the pool that closes before any
- * byte of the answer (the server dropped it while idle) is replaced by a new one, once.
+ * byte of the answer (the server dropped it while idle) is replaced by a new one, once, and the
+ * request sent again with `headersAgain`.
  */
 export async function http1Get(parameters: Http1GetParameters): Promise<Http1Response> {
   const { url } = parameters
@@ -98,7 +105,11 @@ export async function http1Get(parameters: Http1GetParameters): Promise<Http1Res
       if (pooled.answered || parameters.signal.aborted || error instanceof Http1ResponseError) throw error
     }
   }
-  return exchange(await open(url, origin, parameters.signal), parameters)
+  const again =
+    pooled && parameters.headersAgain
+      ? { ...parameters, headers: await parameters.headersAgain() }
+      : parameters
+  return exchange(await open(url, origin, parameters.signal), again)
 }
 
 function takeIdle(origin: string): Connection | undefined {
