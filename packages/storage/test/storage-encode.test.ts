@@ -190,6 +190,40 @@ describe('encode / decode', () => {
       const segments = encoded.segments.map((s) => ({ segmentIndex: s.segmentIndex, pieces: s.pieces }))
       for await (const _ of decodeObject({ object: wrongHash, masterKey, segments }));
     }, ContentHashMismatchError)
+    // Without the sha256 pass GCM alone authenticates: the same segments decode bit-exact.
+    const unhashed: Uint8Array[] = []
+    const segments = encoded.segments.map((s) => ({ segmentIndex: s.segmentIndex, pieces: s.pieces }))
+    for await (const part of decodeObject({
+      object: wrongHash,
+      masterKey,
+      segments,
+      verifyContentHash: false,
+    }))
+      unhashed.push(part)
+    assert.deepEqual(Buffer.concat(unhashed), Buffer.from(data))
+    // ...and still refuses segments moved to each other's place.
+    const moved = [
+      { segmentIndex: 0, pieces: second.pieces },
+      { segmentIndex: 1, pieces: first.pieces },
+    ]
+    await assert.rejects(async () => {
+      for await (const _ of decodeObject({
+        object: encoded.record,
+        masterKey,
+        segments: moved,
+        verifyContentHash: false,
+      }));
+    }, DecryptionFailedError)
+    // A record whose segments do not add up to its size fails at the end, hashed or not.
+    const wrongSize = { ...encoded.record, size: encoded.record.size + 1 }
+    await assert.rejects(async () => {
+      for await (const _ of decodeObject({
+        object: wrongSize,
+        masterKey,
+        segments,
+        verifyContentHash: false,
+      }));
+    }, /segments hold its/)
   })
 
   test('retrySegment: a segment that fails to decrypt is decoded from the pieces it returns, once', async () => {

@@ -11,7 +11,8 @@ import { interruptSignal, isInterrupt } from './compute-format.ts'
 import { addChainOptions, addKeyOption } from './options.ts'
 import { bytesAsHex, hex, rate, size, transferProgress } from './storage-format.ts'
 
-type GetOptions = ChainOptions & KeyOptions & { output?: string; force?: boolean; json?: boolean }
+type GetOptions = ChainOptions &
+  KeyOptions & { output?: string; force?: boolean; json?: boolean; verify?: boolean }
 
 export function registerGetCommand(program: Command, run: CommandRunner): void {
   const command = program
@@ -20,8 +21,10 @@ export function registerGetCommand(program: Command, run: CommandRunner): void {
     .description(
       [
         'Fetches the object NAME (as `stoa ls` lists it): downloads k shards from their providers in parallel,',
-        'verifies every piece against the Merkle roots on chain, rebuilds what is missing, decrypts, and checks',
-        "the content's sha256 before the file appears under its name (a failed get leaves no partial file).",
+        'rebuilds what is missing and decrypts. AES-GCM authenticates every segment; one that fails is read',
+        'again with every piece checked against the Merkle roots on chain and bad providers dropped. The file',
+        'appears under its name only once all of it is authenticated (a failed get leaves no partial file).',
+        "--verify also checks the content's sha256 against the one recorded at upload.",
         '',
         'Writes to -o FILE (default: the last part of NAME in the current folder; `-o -`: stdout).',
       ].join('\n'),
@@ -29,6 +32,7 @@ export function registerGetCommand(program: Command, run: CommandRunner): void {
     .argument('<name>', 'the object name')
     .option('-o, --output <file>', 'where to write it (`-`: stdout)')
     .option('--force', 'overwrite the output file if it exists')
+    .option('--verify', 'also hash the content and check it against the recorded sha256 (more CPU)')
     .option('--json', 'print the object record and the transfer figures as one JSON object')
     .addHelpText(
       'after',
@@ -68,6 +72,7 @@ async function getAction(name: string, options: GetOptions, io: CliIo): Promise<
       name,
       masterKey,
       output: partial ?? process.stdout,
+      verifyContentHash: options.verify === true,
       signal: interrupt.signal,
       onProgress: (event: GetObjectProgressEvent) => {
         if (event.type === 'storage:download') {
@@ -97,7 +102,7 @@ async function getAction(name: string, options: GetOptions, io: CliIo): Promise<
     )
   } else if (target !== undefined) {
     io.stdout(
-      `Fetched ${record.name} (${size(record.size)}) to ${target} in ${(ms / 1000).toFixed(1)} s, ${rate(speed)}; sha256 ${hex(record.sha256)} verified\n`,
+      `Fetched ${record.name} (${size(record.size)}) to ${target} in ${(ms / 1000).toFixed(1)} s, ${rate(speed)}; ${options.verify ? `sha256 ${hex(record.sha256)} verified` : 'authenticated (AES-GCM)'}\n`,
     )
   } else {
     io.stderr(

@@ -51,6 +51,12 @@ export type GetObjectParameters = ProgressOptions<GetObjectProgressEvent> & {
   excludeProviders?: readonly Address[] | undefined
   /** Backup requests per segment beyond the k needed, started when a piece lags (once the first piece arrived, after half as long again), the slowest cut once k arrived (default 1). */
   extraRequests?: number | undefined
+  /**
+   * Also hash the plaintext with sha256 and compare it with the record's (default false): a
+   * second check of what AES-GCM already authenticates, segment by segment, at about 0.65 s of CPU
+   * per GiB (`stoa get --verify`).
+   */
+  verifyContentHash?: boolean | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -79,7 +85,9 @@ export type GetObjectErrorType =
  * order. AES-GCM authenticates every segment; a segment that fails to decrypt has its pieces
  * checked against their Merkle piece roots (themselves checked against the on-chain root; older
  * records: against the sha256 they keep for each), the providers of bad ones are dropped and the
- * segment is read again from others. The content's sha256 is checked against the record at the end.
+ * segment is read again from others. Each segment's key is its own and its additional data binds it
+ * to the object and its place, so what decrypts is what was stored, in order; `verifyContentHash`
+ * adds a sha256 of the whole plaintext, compared with the record's at the end.
  *
  * @example
  * await getObject(client, { name: 'photo.jpg', masterKey, output: 'photo.jpg' })
@@ -162,6 +170,7 @@ export async function getObject(
       masterKey,
       segments: segments(),
       retrySegment,
+      verifyContentHash: parameters.verifyContentHash === true,
       signal,
     })) {
       await sink.write(plaintext, signal)
