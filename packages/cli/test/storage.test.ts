@@ -200,7 +200,7 @@ describe('stoa put, ls, get, deals, rm, repair on a devnet with seven storage pr
     assert.equal(sha256(await readFile(target)), sha256(content))
     const verified = await stoa('get', 'two.bin', '-o', target, '--key', 'alice', '--force', '--verify')
     assert.equal(verified.code, 0, verified.stderr)
-    assert.match(verified.stdout, new RegExp(`sha256 ${sha256(content)} verified`))
+    assert.match(verified.stdout, new RegExp(`sha256 0x${sha256(content)} verified`))
     const again = await stoa('get', 'two.bin', '-o', target, '--key', 'alice', '--force', '--json')
     assert.equal(again.code, 0, again.stderr)
     assert.equal(json<{ name: string }>(again.stdout).name, 'two.bin')

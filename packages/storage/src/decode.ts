@@ -110,18 +110,28 @@ export function decodeSegment(parameters: DecodeSegmentParameters): Uint8Array {
   return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)
 }
 
+/** What decrypting a segment takes: its `k` data pieces (rebuilt where missing), its GCM tag and key. */
+export type PreparedSegment = {
+  /** The `k` data pieces, in order: the ciphertext, then the tag, then zero padding. */
+  data: Uint8Array[]
+  pieceSize: number
+  plainSize: number
+  tag: Uint8Array
+  /** The unwrapped segment key: the caller zeroes it when done. */
+  key: Uint8Array
+}
+
 /**
- * decodeSegment's plaintext as the decipher gives it, in parts of about `DECIPHER_STEP` bytes:
- * returned only once the whole segment is authenticated, and never copied into one buffer (a
- * download writes the parts as they are).
+ * A segment's data pieces from any `k` of its pieces (Reed-Solomon where data pieces are missing),
+ * the GCM tag taken from where it lies in them, and the segment key unwrapped: all of decoding a
+ * segment but the decryption (decodeSegment; createPlaintextFileWriter's worker).
  */
-function decodeSegmentParts(parameters: DecodeSegmentParameters): Uint8Array[] {
-  const { pieces, segmentIndex, record, objectId, masterKey, k, total } = parameters
+export function prepareSegment(parameters: DecodeSegmentParameters): PreparedSegment {
+  const { pieces, segmentIndex, record, masterKey, k, total } = parameters
   const pieceSize = segmentPieceSize(record.plainSize, k)
   checkPieces(pieces, k, total, pieceSize)
   const dataIndices = Array.from({ length: k }, (_, i) => i)
   const data = rebuildPieces({ k, total, pieces, wanted: dataIndices })
-  // Decrypted straight from the pieces, a step at a time: no joined ciphertext.
   const plainSize = record.plainSize
   const tag = new Uint8Array(GCM_TAG_SIZE)
   for (const [i, piece] of data.entries()) {
@@ -131,6 +141,17 @@ function decodeSegmentParts(parameters: DecodeSegmentParameters): Uint8Array[] {
     if (from < to) tag.set(piece.subarray(from - start, to - start), from - plainSize)
   }
   const key = unwrapSegmentKey(record.wrappedKey, masterKey, segmentIndex)
+  return { data, pieceSize, plainSize, tag, key }
+}
+
+/**
+ * decodeSegment's plaintext as the decipher gives it, in parts of about `DECIPHER_STEP` bytes:
+ * returned only once the whole segment is authenticated, and never copied into one buffer (a
+ * download writes the parts as they are).
+ */
+function decodeSegmentParts(parameters: DecodeSegmentParameters): Uint8Array[] {
+  const { segmentIndex, objectId, record } = parameters
+  const { data, pieceSize, plainSize, tag, key } = prepareSegment(parameters)
   const parts: Uint8Array[] = []
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, record.nonce)

@@ -104,6 +104,20 @@ export class PieceRootHasherClosedError extends BaseError {
 
 export type ContentHasherFailedErrorType = ContentHasherFailedError & { name: 'ContentHasherFailedError' }
 
+export type PlaintextWriterFailedErrorType = PlaintextWriterFailedError & {
+  name: 'PlaintextWriterFailedError'
+}
+
+/** The worker thread of `createPlaintextFileWriter` stopped (or never started), or the writer was closed. */
+export class PlaintextWriterFailedError extends BaseError {
+  constructor({ cause }: { cause: unknown }) {
+    super('The thread decrypting into the file stopped.', {
+      name: 'PlaintextWriterFailedError',
+      cause: cause instanceof Error ? cause : new Error(String(cause)),
+    })
+  }
+}
+
 /** The worker thread of `createContentHasher` stopped after it took bytes, so no digest can be given. */
 export class ContentHasherFailedError extends BaseError {
   constructor({ cause }: { cause: unknown }) {

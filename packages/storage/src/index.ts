@@ -17,5 +17,7 @@ export * from './merkle.ts'
 // The encrypted object index
 export * from './object-index.ts'
 export * from './piece-roots.ts'
+// Decrypting downloads into a file on a worker thread
+export * from './plaintext-file.ts'
 // Object records and their JSON
 export * from './record.ts'

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import {
   InvalidParameterError,
@@ -7,11 +8,14 @@ import {
 } from '@stoa/protocol'
 import {
   ContentHashMismatchError,
+  createPlaintextFileWriter,
+  DecryptionFailedError,
   type DecryptionFailedErrorType,
   decodeObject,
   type ObjectRecord,
   pieceHashOf,
   type SegmentPieces,
+  type SegmentRecord,
 } from '@stoa/storage'
 import type { Address } from 'viem'
 import { readDeal } from '../storage/deals.ts'
@@ -33,6 +37,12 @@ import type { ProgressEvent, ProgressOptions, StoaActionClient } from '../types.
  * busy: three fetched no faster in bench/storage.ts (1 GiB, 4-of-6) and peaked 40 MB higher.
  */
 const DOWNLOAD_AHEAD = 2
+
+/**
+ * Objects from this size on are decrypted into their file on a worker thread: below it, starting
+ * the thread (tens of ms) costs more than the garbage collections it saves.
+ */
+const THREADED_WRITE_BYTES = 16 * 1024 * 1024
 
 export type GetObjectProgressEvent =
   | ProgressEvent<'storage:record', { record: ObjectRecord }>
@@ -112,69 +122,59 @@ export async function getObject(
   }
   onProgress?.({ type: 'storage:record', detail: { record } })
   const deal = await readDeal(client, record.dealId)
-  const reader = await createShardReader(client, {
-    deal,
-    excludeProviders: parameters.excludeProviders,
-    extraRequests,
-    onDropped: (detail) => onProgress?.({ type: 'storage:provider-dropped', detail }),
-    pieceHash: (segment, erasureIndex) => {
-      const segmentRecord = record.segments[segment]
-      return segmentRecord && pieceHashOf(segmentRecord, erasureIndex)
-    },
-  })
-  const object = record
-  // Pieces are decoded with the width the object was coded with (its erasure indices < total).
-  const total = codeWidthOf([object.total - 1, ...deal.shards.map((shard) => shard.erasureIndex)], deal.k)
-  const data = Array.from({ length: deal.k }, (_, i) => i)
-  // Pieces are read unchecked: AES-GCM authenticates each segment's ciphertext, so bytes a
-  // provider changed fail to decrypt. Only then are the segment's pieces checked one by one
-  // (`checkSegment`), the providers of bad ones dropped and the segment read again.
-  const read = (s: number) => {
-    const pending = reader.fetchSegment(s, signal)
-    pending.catch(() => {})
-    return pending
-  }
-  const retrySegment = async (s: number, pieces: readonly (Uint8Array | undefined)[]) => {
-    const fetched = new Map<number, Uint8Array>()
-    for (const [index, piece] of pieces.entries()) if (piece) fetched.set(index, piece)
-    const good = await reader.checkSegment(s, fetched, signal)
-    // Every piece is what was stored: the record or the key is wrong, and reading again won't help.
-    if (good.size === fetched.size) return undefined
-    const rebuilt = await reader.readSegment(s, data, signal, good)
-    return Array.from({ length: total }, (_, i) => rebuilt.get(i))
-  }
-  async function* segments(): AsyncGenerator<SegmentPieces> {
-    // The next segments download while this one is decoded, decrypted and written: a window of
-    // DOWNLOAD_AHEAD segments keeps every provider's stream busy (memory: about that many segments).
+  // A file of an object from THREADED_WRITE_BYTES on is written by a worker thread that decrypts
+  // the pieces in place (createPlaintextFileWriter); a stream, a small object, or a read that also
+  // hashes the content, on this thread.
+  const file =
+    typeof parameters.output === 'string' &&
+    parameters.verifyContentHash !== true &&
+    record.size >= THREADED_WRITE_BYTES
+      ? await openPlaintextFile(parameters.output)
+      : undefined
+  try {
+    const reader = await createShardReader(client, {
+      deal,
+      excludeProviders: parameters.excludeProviders,
+      extraRequests,
+      onDropped: (detail) => onProgress?.({ type: 'storage:provider-dropped', detail }),
+      pieceHash: (segment, erasureIndex) => {
+        const segmentRecord = record.segments[segment]
+        return segmentRecord && pieceHashOf(segmentRecord, erasureIndex)
+      },
+      allocate: file?.writer.allocate,
+    })
+    const object = record
+    // Pieces are decoded with the width the object was coded with (its erasure indices < total).
+    const total = codeWidthOf([object.total - 1, ...deal.shards.map((shard) => shard.erasureIndex)], deal.k)
+    const data = Array.from({ length: deal.k }, (_, i) => i)
+    // Pieces are read unchecked: AES-GCM authenticates each segment's ciphertext, so bytes a
+    // provider changed fail to decrypt. Only then are the segment's pieces checked one by one
+    // (`checkSegment`), the providers of bad ones dropped and the segment read again.
+    const read = (s: number) => {
+      const pending = reader.fetchSegment(s, signal)
+      pending.catch(() => {})
+      return pending
+    }
+    const retrySegment = async (s: number, pieces: readonly (Uint8Array | undefined)[]) => {
+      const fetched = new Map<number, Uint8Array>()
+      for (const [index, piece] of pieces.entries()) if (piece) fetched.set(index, piece)
+      const good = await reader.checkSegment(s, fetched, signal)
+      // Every piece is what was stored: the record or the key is wrong, and reading again won't help.
+      if (good.size === fetched.size) return undefined
+      const rebuilt = await reader.readSegment(s, data, signal, good)
+      return Array.from({ length: total }, (_, i) => rebuilt.get(i))
+    }
+    // The next segments download while one is decrypted and written: a window of DOWNLOAD_AHEAD
+    // segments keeps every provider's stream busy (memory: about one segment more than that).
     const ahead: ReturnType<typeof read>[] = []
     let requested = 0
     const fill = () => {
       while (requested < object.segments.length && ahead.length < DOWNLOAD_AHEAD)
         ahead.push(read(requested++))
     }
-    fill()
-    for (let s = 0; s < object.segments.length; s++) {
-      const pieces = await (ahead.shift() as ReturnType<typeof read>)
-      fill()
-      yield { segmentIndex: s, pieces: Array.from({ length: total }, (_, i) => pieces.get(i)) }
-      // decodeObject asks for the next segment only once this one is decrypted (into buffers of
-      // its own) and its parts handed on: its pieces' buffers can take the next pieces.
-      reader.release(pieces.values())
-    }
-  }
-  const sink = openSink(parameters.output)
-  let written = 0
-  try {
-    for await (const plaintext of decodeObject({
-      object: { ...object, total },
-      masterKey,
-      segments: segments(),
-      retrySegment,
-      verifyContentHash: parameters.verifyContentHash === true,
-      signal,
-    })) {
-      await sink.write(plaintext, signal)
-      written += plaintext.length
+    let written = 0
+    const progress = (bytes: number) => {
+      written += bytes
       const seconds = (performance.now() - startedAt) / 1000
       onProgress?.({
         type: 'storage:download',
@@ -185,23 +185,132 @@ export async function getObject(
         },
       })
     }
-    await sink.close()
-  } catch (error) {
-    await sink.close().catch(() => {})
-    if (error instanceof ContentHashMismatchError) {
-      throw new ObjectIntegrityError({
-        name: object.name,
-        expected: error.expected,
-        actual: error.actual,
-        cause: error,
-      })
+
+    if (file) {
+      const { writer } = file
+      let position = 0
+      const writeSegment = async (s: number, pieces: Map<number, Uint8Array>, at: number) => {
+        const segment = {
+          segmentIndex: s,
+          record: object.segments[s] as SegmentRecord,
+          objectId: object.objectId,
+          masterKey,
+          k: object.k,
+          total,
+          position: at,
+        }
+        const fetched = Array.from({ length: total }, (_, i) => pieces.get(i))
+        try {
+          let bytes: number
+          try {
+            bytes = await writer.writeSegment({ ...segment, pieces: fetched })
+          } catch (error) {
+            if (!(error instanceof DecryptionFailedError)) throw error
+            const other = await retrySegment(s, fetched)
+            if (other === undefined) throw error
+            signal?.throwIfAborted()
+            bytes = await writer.writeSegment({ ...segment, pieces: other })
+          }
+          progress(bytes)
+        } finally {
+          // Written (or given up): its pieces' buffers can take the next pieces.
+          reader.release(pieces.values())
+        }
+      }
+      // One segment is written while the next DOWNLOAD_AHEAD download.
+      let previous: Promise<void> = Promise.resolve()
+      fill()
+      try {
+        for (let s = 0; s < object.segments.length; s++) {
+          const pieces = await (ahead.shift() as ReturnType<typeof read>)
+          await previous
+          signal?.throwIfAborted()
+          fill()
+          previous = writeSegment(s, pieces, position)
+          previous.catch(() => {})
+          position += (object.segments[s] as SegmentRecord).plainSize
+        }
+        await previous
+      } catch (error) {
+        await previous.catch(() => {})
+        throw error
+      }
+      if (written !== object.size) {
+        throw new InvalidParameterError(
+          'record',
+          `a record whose segments hold its ${object.size} bytes`,
+          `${written} bytes`,
+        )
+      }
+      await file.close()
+    } else {
+      async function* segments(): AsyncGenerator<SegmentPieces> {
+        fill()
+        for (let s = 0; s < object.segments.length; s++) {
+          const pieces = await (ahead.shift() as ReturnType<typeof read>)
+          fill()
+          yield { segmentIndex: s, pieces: Array.from({ length: total }, (_, i) => pieces.get(i)) }
+          // decodeObject asks for the next segment only once this one is decrypted (into buffers
+          // of its own) and its parts handed on: its pieces' buffers can take the next pieces.
+          reader.release(pieces.values())
+        }
+      }
+      const sink = openSink(parameters.output)
+      try {
+        for await (const plaintext of decodeObject({
+          object: { ...object, total },
+          masterKey,
+          segments: segments(),
+          retrySegment,
+          verifyContentHash: parameters.verifyContentHash === true,
+          signal,
+        })) {
+          await sink.write(plaintext, signal)
+          progress(plaintext.length)
+        }
+        await sink.close()
+      } catch (error) {
+        await sink.close().catch(() => {})
+        if (error instanceof ContentHashMismatchError) {
+          throw new ObjectIntegrityError({
+            name: object.name,
+            expected: error.expected,
+            actual: error.actual,
+            cause: error,
+          })
+        }
+        throw error
+      }
     }
-    throw error
+    const ms = Math.round(performance.now() - startedAt)
+    const mbPerSecond = ms > 0 ? record.size / 1e6 / (ms / 1000) : 0
+    onProgress?.({ type: 'storage:done', detail: { record, ms, mbPerSecond } })
+    return { record, ms, mbPerSecond, bytesFetched: reader.bytesFetched(), dropped: reader.dropped() }
+  } finally {
+    await file?.close()
   }
-  const ms = Math.round(performance.now() - startedAt)
-  const mbPerSecond = ms > 0 ? record.size / 1e6 / (ms / 1000) : 0
-  onProgress?.({ type: 'storage:done', detail: { record, ms, mbPerSecond } })
-  return { record, ms, mbPerSecond, bytesFetched: reader.bytesFetched(), dropped: reader.dropped() }
+}
+
+/**
+ * `path` opened for writing (created or truncated), with a plaintext writer on it; undefined when
+ * the writer's thread could not start (then the caller writes through a stream on this thread).
+ */
+async function openPlaintextFile(path: string) {
+  const handle = await open(path, 'w')
+  const writer = createPlaintextFileWriter({ fd: handle.fd })
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await writer.close()
+      await handle.close()
+    })()
+    return closing
+  }
+  if (!(await writer.ready())) {
+    await close()
+    return undefined
+  }
+  return { writer, close }
 }
 
 type Sink = {

@@ -81,6 +81,11 @@ export type CreateShardReaderParameters = {
    * itself checked against the on-chain shard root.
    */
   pieceHash?: ((segment: number, erasureIndex: number) => Uint8Array | undefined) | undefined
+  /**
+   * Makes the buffers unchecked pieces are read into (default `Buffer.allocUnsafe`): getObject
+   * reads into memory its decrypting thread shares (createPlaintextFileWriter's `allocate`).
+   */
+  allocate?: ((size: number) => Uint8Array) | undefined
 }
 
 export async function createShardReader(
@@ -183,7 +188,7 @@ export async function createShardReader(
       return new Uint8Array(reused)
     }
     // Not zeroed: the body fills it, and only the bytes that arrived are ever read.
-    const fresh = Buffer.allocUnsafe(size)
+    const fresh = parameters.allocate?.(size) ?? Buffer.allocUnsafe(size)
     if (fresh.byteOffset === 0 && fresh.byteLength === fresh.buffer.byteLength) owned.add(fresh.buffer)
     return fresh
   }
