@@ -45,8 +45,16 @@ const sourceDirs = ['cli', 'provider', 'sdk', 'storage', 'protocol'].map((name) 
   join(repositoryRoot, 'packages', name),
 )
 
-// Left to node_modules at run time: the native SQLite addon, and what the daemon never loads.
-const external = ['better-sqlite3', 'vite', '@vitejs/plugin-react', 'playwright-core', '@foundry-rs/*']
+// Left to node_modules at run time: the native SQLite addon, libsecp256k1's WebAssembly (its loader
+// reads the .wasm file beside its own module), and what the daemon never loads.
+const external = [
+  'better-sqlite3',
+  'tiny-secp256k1',
+  'vite',
+  '@vitejs/plugin-react',
+  'playwright-core',
+  '@foundry-rs/*',
+]
 
 // dockerode loads an SSH client (docker-modem, for ssh:// engines) and gRPC with protobufs (BuildKit
 // sessions, for image builds) when imported: about 25 MiB of an idle daemon's memory for features

@@ -13,6 +13,7 @@ export {
   gatewayDomain,
   gatewayRequestTypedData,
   gatewayRequestTypes,
+  hashGatewayRequest,
   leaseIdFromPath,
   type SignGatewayRequestErrorType,
   type SignGatewayRequestParameters,

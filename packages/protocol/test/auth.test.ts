@@ -22,6 +22,7 @@ import {
   type GatewayRequestHeaders,
   gatewayBodyHash,
   gatewayRequestTypedData,
+  hashGatewayRequest,
   InvalidParameterError,
   leaseIdFromPath,
   signGatewayRequest,
@@ -123,6 +124,53 @@ describe('gateway request signing', () => {
       ),
     )
     assert.equal(hashTypedData(typedData), keccak256(concat(['0x1901', domainSeparator, structHash])))
+  })
+
+  test('property: hashGatewayRequest is hashTypedData for any request, chain and market', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          chainId: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+          market: fc.uint8Array({ minLength: 20, maxLength: 20 }).map((bytes) => toHex(bytes) as Address),
+          method: fc.constantFrom('GET', 'put', 'Post', 'DELETE'),
+          path: fc.string({ unit: 'grapheme', maxLength: 200 }).map((text) => `/${text}`),
+          body: fc.option(fc.string({ unit: 'grapheme', maxLength: 100 }), { nil: undefined }),
+          leaseId: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+          nonce: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+          expiry: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        }),
+        (request) => {
+          const typedData = gatewayRequestTypedData(request)
+          assert.equal(hashGatewayRequest(typedData), hashTypedData(typedData))
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  test('an account without `sign` signs the typed data; a given recoverAddress is used', async () => {
+    const typedOnly = { address: tenant.address, signTypedData: tenant.signTypedData }
+    const fromTyped = await signed({ account: typedOnly, nonce: 9n })
+    const fromDigest = await signed({ account: tenant, nonce: 9n })
+    assert.equal(fromTyped['x-stoa-signature'], fromDigest['x-stoa-signature'])
+    const seen: Hex[] = []
+    const verified = await verify(fromTyped, {
+      recoverAddress: (hash, signature) => {
+        seen.push(hash)
+        return signature === fromTyped['x-stoa-signature'] ? tenant.address : other.address
+      },
+    })
+    assert.equal(verified.signer, tenant.address)
+    assert.equal(seen.length, 1)
+    await rejectsWith(verify(fromTyped, { recoverAddress: () => other.address }), 'bad-signature')
+    await rejectsWith(
+      verify(fromTyped, {
+        recoverAddress: () => {
+          throw new Error('no key')
+        },
+      }),
+      'bad-signature',
+    )
   })
 
   test('body hash: sha256 of the raw bytes, zero for none', () => {

@@ -1,12 +1,15 @@
 import {
   type Address,
   bytesToBigInt,
+  bytesToHex,
   getAddress,
   type Hex,
   hexToBigInt,
+  hexToBytes,
   isAddress,
+  keccak256,
   type LocalAccount,
-  recoverTypedDataAddress,
+  recoverAddress,
   sha256,
   stringToBytes,
   type TypedDataDomain,
@@ -145,9 +148,72 @@ export function gatewayRequestTypedData(parameters: {
   }
 }
 
-/** A local account (viem `privateKeyToAccount`), or any function that signs EIP-712 typed data. */
+const DOMAIN_TYPEHASH = keccak256(
+  stringToBytes('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'),
+  'bytes',
+)
+const GATEWAY_REQUEST_TYPEHASH = keccak256(
+  stringToBytes(
+    'GatewayRequest(string method,string path,bytes32 bodyHash,uint256 leaseId,uint256 nonce,uint64 expiry)',
+  ),
+  'bytes',
+)
+// Domain separators by `chainId:market` (a process talks to a handful of markets at most).
+const domainSeparators = new Map<string, Uint8Array>()
+
+function domainSeparator(domain: GatewayRequestTypedData['domain']): Uint8Array {
+  const key = `${domain.chainId}:${domain.verifyingContract.toLowerCase()}`
+  let separator = domainSeparators.get(key)
+  if (!separator) {
+    const encoded = new Uint8Array(5 * 32)
+    encoded.set(DOMAIN_TYPEHASH, 0)
+    encoded.set(keccak256(stringToBytes(domain.name), 'bytes'), 32)
+    encoded.set(keccak256(stringToBytes(domain.version), 'bytes'), 64)
+    putUint256(encoded, 96, BigInt(domain.chainId))
+    encoded.set(hexToBytes(domain.verifyingContract), 128 + 12)
+    separator = keccak256(encoded, 'bytes')
+    if (domainSeparators.size >= 64) domainSeparators.clear()
+    domainSeparators.set(key, separator)
+  }
+  return separator
+}
+
+function putUint256(target: Uint8Array, at: number, value: bigint): void {
+  for (let i = 31; i >= 0; i--) {
+    target[at + i] = Number(value & 0xffn)
+    value >>= 8n
+  }
+}
+
+/**
+ * The EIP-712 digest a gateway request signs: what viem's `hashTypedData` gives for
+ * `gatewayRequestTypedData(...)`, written out for this one type (a tenth of the time: a gateway
+ * hashes every request it serves, a storage read one per piece), the domain separator kept.
+ */
+export function hashGatewayRequest(typedData: GatewayRequestTypedData): Hex {
+  const { message } = typedData
+  const encoded = new Uint8Array(7 * 32)
+  encoded.set(GATEWAY_REQUEST_TYPEHASH, 0)
+  encoded.set(keccak256(stringToBytes(message.method), 'bytes'), 32)
+  encoded.set(keccak256(stringToBytes(message.path), 'bytes'), 64)
+  encoded.set(hexToBytes(message.bodyHash), 96)
+  putUint256(encoded, 128, message.leaseId)
+  putUint256(encoded, 160, message.nonce)
+  putUint256(encoded, 192, message.expiry)
+  const digest = new Uint8Array(2 + 64)
+  digest[0] = 0x19
+  digest[1] = 0x01
+  digest.set(domainSeparator(typedData.domain), 2)
+  digest.set(keccak256(encoded, 'bytes'), 34)
+  return bytesToHex(keccak256(digest, 'bytes'))
+}
+
+/**
+ * A local account (viem `privateKeyToAccount`; one with `sign` signs the digest directly, which is
+ * the same signature), or any function that signs EIP-712 typed data.
+ */
 export type GatewayRequestSigner =
-  | Pick<LocalAccount, 'address' | 'signTypedData'>
+  | (Pick<LocalAccount, 'address' | 'signTypedData'> & Partial<Pick<LocalAccount, 'sign'>>)
   | ((typedData: GatewayRequestTypedData) => Promise<Hex>)
 
 export type SignGatewayRequestParameters = {
@@ -227,9 +293,12 @@ export async function signGatewayRequest(
   let signer: Address
   if (typeof account === 'function') {
     signature = await account(typedData)
-    signer = await recoverTypedDataAddress({ ...typedData, signature })
+    signer = await recoverAddress({ hash: hashGatewayRequest(typedData), signature })
   } else {
-    signature = await account.signTypedData(typedData)
+    signature =
+      typeof account.sign === 'function'
+        ? await account.sign({ hash: hashGatewayRequest(typedData) })
+        : await account.signTypedData(typedData)
     signer = account.address
   }
   return {
@@ -256,6 +325,11 @@ export type VerifyGatewayRequestParameters = {
   maxSkewSeconds?: number | undefined
   /** The lease the route names; default: the id in a `/v1/leases/:leaseId…` path, else 0. */
   leaseId?: bigint | undefined
+  /**
+   * The address that signed `hash` (a canonical 65-byte signature); it may throw on a signature
+   * that recovers to no key. Default viem's `recoverAddress`; a gateway passes a faster one.
+   */
+  recoverAddress?: ((hash: Hex, signature: Hex) => Address | Promise<Address>) | undefined
 }
 
 export type VerifiedGatewayRequest = {
@@ -343,7 +417,10 @@ export async function verifyGatewayRequest(
   const typedData = gatewayRequestTypedData({ chainId, market, method, path, body, leaseId, nonce, expiry })
   let recovered: Address
   try {
-    recovered = await recoverTypedDataAddress({ ...typedData, signature })
+    const hash = hashGatewayRequest(typedData)
+    recovered = parameters.recoverAddress
+      ? await parameters.recoverAddress(hash, signature)
+      : await recoverAddress({ hash, signature })
   } catch (error) {
     throw new GatewayAuthError(
       'bad-signature',

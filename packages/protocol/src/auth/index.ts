@@ -12,6 +12,7 @@ export {
   gatewayDomain,
   gatewayRequestTypedData,
   gatewayRequestTypes,
+  hashGatewayRequest,
   leaseIdFromPath,
   type SignGatewayRequestErrorType,
   type SignGatewayRequestParameters,

@@ -21,6 +21,7 @@ import { subtractResources } from '../resources.ts'
 import type { StateStore } from '../state/store.ts'
 import { StorageRequestError } from '../storage/errors.ts'
 import { providerVersion } from '../version.ts'
+import { recoverSigner } from './recover.ts'
 
 export type GatewayInit = {
   host: string
@@ -227,6 +228,7 @@ export function gateway(init: GatewayInit): (components: GatewayComponents) => G
         body,
         chainId,
         market,
+        recoverAddress: recoverSigner,
         ...(init.maxSkewSeconds !== undefined ? { maxSkewSeconds: init.maxSkewSeconds } : {}),
       })
       // The tenant check comes before the nonce is spent: a signature that is valid but not the

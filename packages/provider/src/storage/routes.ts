@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from 'viem'
 import type { ProviderChain } from '../chain/client.ts'
 import { type ChainHead, chainTimeOf } from '../chain/sync.ts'
+import { recoverSigner } from '../gateway/recover.ts'
 import type { StateStore } from '../state/store.ts'
 import { type ShardAcceptanceMessage, signShardAcceptance } from './acceptance.ts'
 import { StorageRequestError } from './errors.ts'
@@ -60,6 +61,7 @@ export function storageRoutes(init: StorageRoutesInit, components: StorageRoutes
       body: signedBody,
       chainId,
       market,
+      recoverAddress: recoverSigner,
       leaseId: 0n,
       ...(init.maxSkewSeconds !== undefined ? { maxSkewSeconds: init.maxSkewSeconds } : {}),
     })
