@@ -13,6 +13,7 @@ import { registerProviderEarningsCommand } from './commands/provider-earnings.ts
 import { registerProviderStartCommand } from './commands/provider-start.ts'
 import { registerPsCommand } from './commands/ps.ts'
 import { registerPutCommand } from './commands/put.ts'
+import { registerRenewCommand } from './commands/renew.ts'
 import { registerRepairCommand } from './commands/repair.ts'
 import { registerResultsCommand } from './commands/results.ts'
 import { registerRmCommand } from './commands/rm.ts'
@@ -37,6 +38,7 @@ export function registerCommands(program: Command, run: CommandRunner): void {
   registerGetCommand(program, run)
   registerLsCommand(program, run)
   registerRmCommand(program, run)
+  registerRenewCommand(program, run)
   registerDealsCommand(program, run)
   registerRepairCommand(program, run)
   registerProviderEarningsCommand(program, run)

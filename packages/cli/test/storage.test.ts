@@ -102,7 +102,7 @@ describe('storage command options', () => {
 
   test('help lists the storage commands and ps; provider start offers --repairer', async () => {
     const { stdout } = await stoa('--help')
-    for (const command of ['put', 'get', 'ls', 'rm', 'deals', 'repair', 'ps']) {
+    for (const command of ['put', 'get', 'ls', 'rm', 'renew', 'deals', 'repair', 'ps']) {
       assert.match(stdout, new RegExp(`\\n  ${command} `), `${command} in the help`)
     }
     const provider = await stoa('provider', 'start', '--help')
@@ -273,6 +273,55 @@ describe('stoa put, ls, get, deals, rm, repair on a devnet with seven storage pr
     const fetched = await stoa('get', 'two.bin', '-o', target2, '--key', 'alice')
     assert.equal(fetched.code, 0, fetched.stderr)
     assert.equal(sha256(await readFile(target2)), sha256(content))
+  })
+
+  test('renew opens a new deal over the same shards with the same providers; get reads through it', async () => {
+    const bad = await stoa('renew', 'two.bin', '--periods', '0', '--key', 'alice')
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /--periods must be a whole number/)
+    const old = await getDeal(alice(), { dealId: BigInt(dealId) })
+    assert.ok(
+      old.shards.every((shard) => shard.state === 'Active'),
+      'repaired: every shard active',
+    )
+    const renewed = await stoa('renew', 'two.bin', '--periods', '3', '--key', 'alice', '--json')
+    assert.equal(renewed.code, 0, renewed.stderr)
+    const result = json<{ previousDealId: string; dealId: string; periods: number }>(renewed.stdout)
+    assert.equal(String(result.previousDealId), dealId)
+    assert.equal(result.periods, 3)
+    const fresh = await getDeal(alice(), { dealId: BigInt(result.dealId) })
+    assert.equal(fresh.state, 'Active')
+    assert.equal(fresh.periods, 3)
+    assert.deepEqual(
+      fresh.shards.map(({ provider, root, erasureIndex, state }) => ({
+        provider,
+        root,
+        erasureIndex,
+        state,
+      })),
+      old.shards.map(({ provider, root, erasureIndex }) => ({
+        provider,
+        root,
+        erasureIndex,
+        state: 'Active',
+      })),
+    )
+    // The old deal runs out as paid; the object now names the new one.
+    assert.equal((await getDeal(alice(), { dealId: BigInt(dealId) })).state, 'Active')
+    const listed = json<{ objects: { name: string; dealId: string }[] }>(
+      (await stoa('ls', '--key', 'alice', '--json')).stdout,
+    )
+    assert.equal(
+      String(listed.objects.find((object) => object.name === 'two.bin')?.dealId),
+      String(result.dealId),
+    )
+    const target = join(scratch, 'after-renew.bin')
+    const fetched = await stoa('get', 'two.bin', '-o', target, '--key', 'alice')
+    assert.equal(fetched.code, 0, fetched.stderr)
+    assert.equal(sha256(await readFile(target)), sha256(content))
+    const missing = await stoa('renew', 'nope.bin', '--key', 'alice')
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /nope\.bin/)
   })
 
   test('provider start --repairer repairs the next lost shard by itself', { timeout: 120_000 }, async () => {

@@ -90,6 +90,7 @@ import {
   type RemoveObjectReturnType,
   removeObject,
 } from './actions/removeObject.ts'
+import { type RenewObjectParameters, type RenewObjectReturnType, renewObject } from './actions/renewObject.ts'
 import { type RepairDealParameters, type RepairDealReturnType, repairDeal } from './actions/repairDeal.ts'
 import {
   type ReplaceShardParameters,
@@ -191,6 +192,7 @@ export type StoaActions = {
   getObject: (parameters: GetObjectParameters) => Promise<GetObjectReturnType>
   listObjects: (parameters: ListObjectsParameters) => Promise<ListObjectsReturnType>
   removeObject: (parameters: RemoveObjectParameters) => Promise<RemoveObjectReturnType>
+  renewObject: (parameters: RenewObjectParameters) => Promise<RenewObjectReturnType>
   getMasterKey: (parameters?: GetMasterKeyParameters) => Promise<GetMasterKeyReturnType>
   repairDeal: (parameters: RepairDealParameters) => Promise<RepairDealReturnType>
   findDealsToRepair: (parameters?: FindDealsToRepairParameters) => Promise<FindDealsToRepairReturnType>
@@ -253,6 +255,7 @@ export function stoaActions(client: StoaActionClient): StoaActions {
     getObject: (parameters) => getObject(client, parameters),
     listObjects: (parameters) => listObjects(client, parameters),
     removeObject: (parameters) => removeObject(client, parameters),
+    renewObject: (parameters) => renewObject(client, parameters),
     getMasterKey: (parameters) => getMasterKey(client, parameters),
     repairDeal: (parameters) => repairDeal(client, parameters),
     findDealsToRepair: (parameters) => findDealsToRepair(client, parameters),

@@ -260,6 +260,12 @@ export {
   removeObject,
 } from './actions/removeObject.ts'
 export {
+  type RenewObjectErrorType,
+  type RenewObjectParameters,
+  type RenewObjectReturnType,
+  renewObject,
+} from './actions/renewObject.ts'
+export {
   type RepairDealErrorType,
   type RepairDealParameters,
   type RepairDealProgressEvent,
@@ -396,6 +402,8 @@ export {
 export {
   DealNotFoundError,
   type DealNotFoundErrorType,
+  DealNotRenewableError,
+  type DealNotRenewableErrorType,
   isTransientStorageFailure,
   NotEnoughStorageProvidersError,
   type NotEnoughStorageProvidersErrorType,

@@ -14,7 +14,7 @@ export function registerRmCommand(program: Command, run: CommandRunner): void {
     .description(
       [
         "Removes NAME from the account's object index (a new index deal, pointed to on chain). The object's",
-        'deal is not renewed: its shards stay with the providers, paid, until its last proving period ends,',
+        'deal is not renewed (`stoa renew` would): its shards stay with the providers, paid, until its last proving period ends,',
         'then the escrow nobody earned goes back to the owner.',
       ].join('\n'),
     )

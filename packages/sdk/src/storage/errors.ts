@@ -132,6 +132,23 @@ export class ObjectNotFoundError extends BaseError {
   }
 }
 
+export type DealNotRenewableErrorType = DealNotRenewableError & { name: 'DealNotRenewableError' }
+
+/** A deal that cannot be renewed as it is (ended, or with shards that are not active). */
+export class DealNotRenewableError extends BaseError {
+  readonly dealId: bigint
+  constructor(parameters: { dealId: bigint; reason: string; hint?: string | undefined }) {
+    super(`Deal ${parameters.dealId} cannot be renewed: ${parameters.reason}.`, {
+      name: 'DealNotRenewableError',
+      metaMessages: [
+        parameters.hint ??
+          'A renewal is a new deal over the shards the providers still hold: renew before the last period ends.',
+      ],
+    })
+    this.dealId = parameters.dealId
+  }
+}
+
 export type DealNotFoundErrorType = DealNotFoundError & { name: 'DealNotFoundError' }
 
 export class DealNotFoundError extends BaseError {
